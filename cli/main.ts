@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+/**
+ * The xenolith command line: one table of commands, each with its usage and handler.
+ * Exit status: 0 success, 1 the guest or program failed, 2 usage error.
+ * Invariant: a bad argument or input gives a one-line error naming the problem, never a stack trace.
+ */
+import { parseArgs } from 'node:util';
+import { runDemo } from './demo.js';
+
+interface Command {
+  name: string;
+  usage: string;
+  summary: string;
+  run(args: string[]): Promise<number> | number;
+}
+
+const COMMANDS: Command[] = [
+  {
+    name: 'demo',
+    usage: 'xenolith demo [--budget N]',
+    summary: 'run a small x86-64 guest program (an ASCII Mandelbrot set) on the CPU interpreter',
+    run(args) {
+      const { values } = parseArgs({ args, options: { budget: { type: 'string', default: '500000000' } } });
+      const budget = Number(values.budget);
+      if (!Number.isInteger(budget) || budget <= 0)
+        throw new UsageError(`--budget must be a positive integer, not '${values.budget}'`);
+      return runDemo(budget);
+    },
+  },
+  {
+    name: 'help',
+    usage: 'xenolith help [COMMAND]',
+    summary: 'show the commands, or one command in full',
+    run(args) {
+      const c = args[0] ? find(args[0]) : undefined;
+      if (c) console.log(`usage: ${c.usage}\n\n${c.summary}`);
+      else printHelp();
+      return 0;
+    },
+  },
+];
+
+class UsageError extends Error {}
+
+function find(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+function printHelp(): void {
+  console.log('usage: xenolith COMMAND [OPTIONS]\n\nCommands:');
+  for (const c of COMMANDS) console.log(`  ${c.name.padEnd(8)} ${c.summary}`);
+  console.log("\nRun 'xenolith help COMMAND' for a command's options.");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    printHelp();
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = find(name);
+  if (!cmd) {
+    console.error(`xenolith: unknown command '${name}'; run 'xenolith help' for the list`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`usage: ${cmd.usage}\n\n${cmd.summary}`);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    console.error(`xenolith ${name}: ${msg}`);
+    return e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
