@@ -352,14 +352,22 @@ export class Cpu {
 
   read16(lo: number, hi: number): number {
     const i = (lo >>> 12) & TLB_MASK;
-    if (this.tlbTag[i] === (lo >>> 12) + hi * 1048576 && this.tlbPerm[i] & this.rdMask && (lo & 0xfff) < 0xfff)
+    if (
+      this.tlbTag[i] === (lo >>> 12) + hi * 1048576 &&
+      this.tlbPerm[i] & this.rdMask &&
+      (lo & 0xfff) < 0xfff
+    )
       return this.view.getUint16(this.tlbPhys[i] | (lo & 0xfff), true);
     return this.readSlow(lo, hi, 2);
   }
 
   read32(lo: number, hi: number): number {
     const i = (lo >>> 12) & TLB_MASK;
-    if (this.tlbTag[i] === (lo >>> 12) + hi * 1048576 && this.tlbPerm[i] & this.rdMask && (lo & 0xfff) < 0xffd)
+    if (
+      this.tlbTag[i] === (lo >>> 12) + hi * 1048576 &&
+      this.tlbPerm[i] & this.rdMask &&
+      (lo & 0xfff) < 0xffd
+    )
       return this.view.getInt32(this.tlbPhys[i] | (lo & 0xfff), true);
     return this.readSlow(lo, hi, 4);
   }
@@ -367,7 +375,11 @@ export class Cpu {
   /** 64-bit read: returns the low half, high half in vHi. */
   read64(lo: number, hi: number): number {
     const i = (lo >>> 12) & TLB_MASK;
-    if (this.tlbTag[i] === (lo >>> 12) + hi * 1048576 && this.tlbPerm[i] & this.rdMask && (lo & 0xfff) < 0xff9) {
+    if (
+      this.tlbTag[i] === (lo >>> 12) + hi * 1048576 &&
+      this.tlbPerm[i] & this.rdMask &&
+      (lo & 0xfff) < 0xff9
+    ) {
       const a = this.tlbPhys[i] | (lo & 0xfff);
       this.vHi = this.view.getInt32(a + 4, true);
       return this.view.getInt32(a, true);
@@ -390,7 +402,11 @@ export class Cpu {
 
   write16(lo: number, hi: number, v: number): void {
     const i = (lo >>> 12) & TLB_MASK;
-    if (this.tlbTag[i] === (lo >>> 12) + hi * 1048576 && this.tlbPerm[i] & this.wrMask && (lo & 0xfff) < 0xfff) {
+    if (
+      this.tlbTag[i] === (lo >>> 12) + hi * 1048576 &&
+      this.tlbPerm[i] & this.wrMask &&
+      (lo & 0xfff) < 0xfff
+    ) {
       this.view.setUint16(this.tlbPhys[i] | (lo & 0xfff), v, true);
       return;
     }
@@ -399,7 +415,11 @@ export class Cpu {
 
   write32(lo: number, hi: number, v: number): void {
     const i = (lo >>> 12) & TLB_MASK;
-    if (this.tlbTag[i] === (lo >>> 12) + hi * 1048576 && this.tlbPerm[i] & this.wrMask && (lo & 0xfff) < 0xffd) {
+    if (
+      this.tlbTag[i] === (lo >>> 12) + hi * 1048576 &&
+      this.tlbPerm[i] & this.wrMask &&
+      (lo & 0xfff) < 0xffd
+    ) {
       this.view.setInt32(this.tlbPhys[i] | (lo & 0xfff), v, true);
       return;
     }
@@ -408,7 +428,11 @@ export class Cpu {
 
   write64(lo: number, hi: number, vlo: number, vhi: number): void {
     const i = (lo >>> 12) & TLB_MASK;
-    if (this.tlbTag[i] === (lo >>> 12) + hi * 1048576 && this.tlbPerm[i] & this.wrMask && (lo & 0xfff) < 0xff9) {
+    if (
+      this.tlbTag[i] === (lo >>> 12) + hi * 1048576 &&
+      this.tlbPerm[i] & this.wrMask &&
+      (lo & 0xfff) < 0xff9
+    ) {
       const a = this.tlbPhys[i] | (lo & 0xfff);
       this.view.setInt32(a, vlo, true);
       this.view.setInt32(a + 4, vhi, true);
@@ -496,7 +520,8 @@ export class Cpu {
   lin(p: number, sz: number, write: boolean): void {
     this.effAddr(p);
     const d = this.pool;
-    if (d[p + D_ASZ] === 8) this.segLinear64(d[p + D_SEG], this.aLo, this.aHi, d[p + D_BASE] === 4 || d[p + D_BASE] === 5);
+    if (d[p + D_ASZ] === 8)
+      this.segLinear64(d[p + D_SEG], this.aLo, this.aHi, d[p + D_BASE] === 4 || d[p + D_BASE] === 5);
     else this.segLinear(d[p + D_SEG], this.aLo, sz, write);
   }
 

@@ -8,7 +8,23 @@ import { Cpu } from './cpu.js';
 import type { CpuHooks } from './hooks.js';
 import { FlatWalker } from './mmu/flat.js';
 import { PhysMemory } from '../memory/phys.js';
-import { CR0, CR0_PE, CR0_PG, CR4, CR4_PAE, CS, DS, EFER, EFER_LMA, EFER_LME, EFER_NXE, ES, FS, GS, SS } from './state/layout.js';
+import {
+  CR0,
+  CR0_PE,
+  CR0_PG,
+  CR4,
+  CR4_PAE,
+  CS,
+  DS,
+  EFER,
+  EFER_LMA,
+  EFER_LME,
+  EFER_NXE,
+  ES,
+  FS,
+  GS,
+  SS,
+} from './state/layout.js';
 
 /** Attribute words (layout.ts SEG_ATTR) for flat user segments. */
 export const ATTR_CODE64_USER = 0xfb | (1 << 13) | (1 << 15); // P DPL3 S code RX accessed, L, G
@@ -101,7 +117,11 @@ export interface FlatMachine {
 }
 
 /** A flat machine whose linear addresses [0, memBytes) map one-to-one onto machine memory. */
-export function createFlatMachine(opts: { memBytes: number; bits: 64 | 32; identity?: boolean }): FlatMachine {
+export function createFlatMachine(opts: {
+  memBytes: number;
+  bits: 64 | 32;
+  identity?: boolean;
+}): FlatMachine {
   const mem = new PhysMemory(opts.memBytes);
   const walker = new FlatWalker(mem.size);
   if (opts.identity !== false) walker.addRegion(0, 0, mem.size);

@@ -451,7 +451,8 @@ export function decode(
         if (mod === 0 && (baseReg === NO_REG || baseReg === RIP_REL)) dsz = 4;
         if (i + dsz > avail) return more(avail, pool, at, mode, i + dsz);
         if (dsz === 1) pool[base + D_DISP] = (buf[i] << 24) >> 24;
-        else if (dsz === 4) pool[base + D_DISP] = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
+        else if (dsz === 4)
+          pool[base + D_DISP] = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
         i += dsz;
       }
       pool[base + D_DISP_HI] = pool[base + D_DISP] >> 31;

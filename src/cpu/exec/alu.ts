@@ -56,7 +56,16 @@ export function setLazy(
  * Compute d op x at size sz (operands normalised); returns the result (normalised), high half in
  * c.vHi for 64-bit. cin is the carry in for adc/sbb.
  */
-export function aluCompute(op: number, sz: number, d: number, dh: number, x: number, xh: number, cin: number, c: Cpu): number {
+export function aluCompute(
+  op: number,
+  sz: number,
+  d: number,
+  dh: number,
+  x: number,
+  xh: number,
+  cin: number,
+  c: Cpu,
+): number {
   if (sz !== 8) {
     let r: number;
     switch (op) {
@@ -110,7 +119,17 @@ export function aluCompute(op: number, sz: number, d: number, dh: number, x: num
 }
 
 /** dst (read through `d`, `dh`) op src; writes via `write` unless cmp; records flags. */
-function aluApply(c: Cpu, p: number, op: number, sz: number, d: number, dh: number, x: number, xh: number, toE: boolean): void {
+function aluApply(
+  c: Cpu,
+  p: number,
+  op: number,
+  sz: number,
+  d: number,
+  dh: number,
+  x: number,
+  xh: number,
+  toE: boolean,
+): void {
   const cin = op === OP_ADC || op === OP_SBB ? getCF(c.s) : 0;
   const r = aluCompute(op, sz, d, dh, x, xh, cin, c);
   const rh = c.vHi;

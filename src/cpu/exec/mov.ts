@@ -4,7 +4,18 @@
  * Memory writes happen before register writes and flag updates.
  */
 import type { Cpu } from '../cpu.js';
-import { D_ASZ, D_AUX, D_IMM, D_IMM_HI, D_MEM, D_OSZ, D_PFX, D_REG, D_SEG, P_REXW } from '../decode/record.js';
+import {
+  D_ASZ,
+  D_AUX,
+  D_IMM,
+  D_IMM_HI,
+  D_MEM,
+  D_OSZ,
+  D_PFX,
+  D_REG,
+  D_SEG,
+  P_REXW,
+} from '../decode/record.js';
 import { cond, LF_SUB, materialize } from '../flags.js';
 import { F_AF, F_CF, F_PF, F_SF, F_ZF, FLAGS, GPR, LF_OP } from '../state/layout.js';
 import { aluCompute, norm, OP_ADD, OP_SUB, setLazy } from './alu.js';
@@ -247,4 +258,3 @@ register({
     s[LF_OP] = 0;
   },
 });
-

@@ -24,7 +24,9 @@ export class FlatWalker implements Walker {
   /** Map [lin, lin+size) to [phys, phys+size) with PERM_* bits (both privilege levels by default). */
   addRegion(lin: number, phys: number, size: number, perm = PERM_ALL): void {
     if (lin % 4096 || phys % 4096 || size % 4096 || phys < 0 || phys + size > this.memSize || lin < 0) {
-      throw new RangeError(`flat region ${lin.toString(16)}+${size.toString(16)} -> ${phys.toString(16)} is not valid`);
+      throw new RangeError(
+        `flat region ${lin.toString(16)}+${size.toString(16)} -> ${phys.toString(16)} is not valid`,
+      );
     }
     this.regions.push({ lin, phys, size, perm });
   }
