@@ -1,0 +1,135 @@
+/**
+ * The interpreter side of the differential tests: runs a Case in a flat machine laid out like
+ * the native runner's process (CODE at 0x50000000 filled with int3, the code at 0x50000800, DATA
+ * at 0x50010000 filled by the same PRNG, GS base = DATA in 64-bit mode, Linux's user selectors)
+ * and reports the outcome in the native result's shape.
+ *
+ * The hooks model what Linux does to a user process: int n through a DPL-0 gate is #GP with
+ * error code n*8+2 at the int instruction; int3 and into are traps (DPL-3 gates); int1 is a trap.
+ */
+import { Cpu } from '../../../src/cpu/cpu.js';
+import { createFlatMachine, type FlatMachine, RecordingHooks } from '../../../src/cpu/flat.js';
+import { EV_FAULT, EV_INT1, EV_INT3, EV_INTO, EV_SOFT_INT } from '../../../src/cpu/hooks.js';
+import { CR2, CR2_HI, GS, RIP, RIP_HI, SEG_BASE, segSlot } from '../../../src/cpu/state/layout.js';
+import { CODE_ENTRY, DATA_BASE, DATA_SIZE, type Case } from './gen/common.js';
+
+const CODE_BASE = 0x50000000;
+const CODE_SIZE = 0x2000;
+const PHYS_CODE = 0x0000;
+const PHYS_DATA = 0x10000;
+
+export interface Outcome {
+  /** 0: ended at an int3 (vector 3 trap), 1: another event, 2: ran out of budget. */
+  kind: number;
+  vector: number;
+  err: number;
+  cr2Lo: number;
+  cr2Hi: number;
+  regs: Int32Array;
+  ripLo: number;
+  ripHi: number;
+  flags: number;
+  diffs: Array<[number, number]>;
+}
+
+/** Linux's view of software interrupts from user mode. */
+class LinuxUserHooks extends RecordingHooks {
+  override exception(c: Cpu, vector: number, errorCode: number, has: boolean, kind: number): void {
+    if (kind === EV_SOFT_INT && vector !== 3 && vector !== 4 && vector !== 0x80) {
+      // DPL-0 gate: #GP(vector*8+2) at the int instruction.
+      c.s[RIP] = c.ipLo;
+      c.s[RIP_HI] = c.ipHi;
+      super.exception(c, 13, vector * 8 + 2, true, EV_FAULT);
+      return;
+    }
+    if (kind === EV_INT3 || kind === EV_INTO || kind === EV_INT1) {
+      super.exception(c, vector, 0, false, kind);
+      return;
+    }
+    super.exception(c, vector, errorCode, has, kind);
+  }
+}
+
+/** xorshift32 fill, identical to the native runner's. */
+export function fillData(seed: number, out: Uint8Array): void {
+  let x = seed >>> 0 || 0x9e3779b9;
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  for (let i = 0; i < out.byteLength; i += 4) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    dv.setUint32(i, x, true);
+  }
+}
+
+export class EmuRunner {
+  private readonly m: FlatMachine;
+  private readonly fills = new Map<number, Uint8Array>();
+
+  /** The initial DATA contents for a seed (cached). */
+  private fill(seed: number): Uint8Array {
+    let f = this.fills.get(seed);
+    if (f === undefined) {
+      f = new Uint8Array(DATA_SIZE);
+      fillData(seed, f);
+      this.fills.set(seed, f);
+    }
+    return f;
+  }
+
+  constructor(readonly bits: 64 | 32) {
+    this.m = createFlatMachine({ memBytes: 0x20000, bits, identity: false });
+    this.m.walker.addRegion(CODE_BASE, PHYS_CODE, CODE_SIZE);
+    this.m.walker.addRegion(DATA_BASE, PHYS_DATA, DATA_SIZE);
+    const hooks = new LinuxUserHooks();
+    this.m.cpu.hooks = hooks;
+    this.m.hooks = hooks;
+  }
+
+  run(c: Case, budget = 100000): Outcome {
+    const { cpu, mem } = this.m;
+    const hooks = this.m.hooks;
+    mem.u8.fill(0xcc, PHYS_CODE, PHYS_CODE + CODE_SIZE);
+    mem.u8.set(c.code, PHYS_CODE + (CODE_ENTRY - CODE_BASE));
+    const initial = this.fill(c.seed);
+    mem.u8.set(initial, PHYS_DATA);
+    cpu.flushCode();
+    cpu.flushTlb(false);
+    for (let i = 0; i < 32; i++) cpu.s[i] = c.regs[i];
+    if (this.bits === 32) for (let i = 1; i < 32; i += 2) cpu.s[i] = 0;
+    cpu.setRip(CODE_ENTRY, 0);
+    cpu.setFlags(c.flags);
+    if (this.bits === 64) cpu.s[segSlot(GS, SEG_BASE)] = DATA_BASE;
+    cpu.s[CR2] = 0;
+    cpu.s[CR2_HI] = 0;
+    hooks.vector = -1;
+    let n = 0;
+    while (n < budget && hooks.vector < 0) n += cpu.run(budget - n);
+    const regs = new Int32Array(32);
+    regs.set(cpu.s.subarray(0, 32));
+    const diffs: Array<[number, number]> = [];
+    const now = Buffer.from(mem.u8.buffer, mem.u8.byteOffset + PHYS_DATA, DATA_SIZE);
+    const was = Buffer.from(initial.buffer, initial.byteOffset, DATA_SIZE);
+    for (let pg = 0; pg < DATA_SIZE; pg += 4096) {
+      if (now.compare(was, pg, pg + 4096, pg, pg + 4096) === 0) continue;
+      for (let i = pg; i < pg + 4096; i++) if (now[i] !== was[i]) diffs.push([i, now[i]]);
+    }
+    const vector = hooks.vector;
+    return {
+      kind: vector < 0 ? 2 : vector === 3 && hooks.kind !== EV_FAULT ? 0 : 1,
+      vector,
+      err: hooks.errorCode,
+      cr2Lo: cpu.s[CR2],
+      cr2Hi: cpu.s[CR2_HI],
+      regs,
+      ripLo: cpu.s[RIP],
+      ripHi: cpu.s[RIP_HI],
+      flags: cpu.getFlags(),
+      diffs,
+    };
+  }
+}
+
+export { EV_SOFT_INT };
