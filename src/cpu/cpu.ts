@@ -60,14 +60,13 @@ import {
   D_LEN,
   D_MEM,
   D_OP,
-  D_PFX,
   D_RM,
   D_SCALE,
   D_SEG,
   DREC_STRIDE,
   RIP_REL,
 } from './decode/record.js';
-import { decode, FEAT_ALL, PFX_MODE_SHIFT } from './decode/decoder.js';
+import { decode, FEAT_ALL } from './decode/decoder.js';
 import { HANDLERS } from './exec/registry.js';
 import { ACC_FETCH, ACC_READ, ACC_WRITE, PERM_R, PERM_W, PERM_X, WALK_RSVD, type Walker } from './mmu/mmu.js';
 import { materialize } from './flags.js';
@@ -81,6 +80,8 @@ const TLB_MASK = TLB_SIZE - 1;
 const TLB_GLOBAL = 0x40;
 const POOL_RECORDS = 1 << 18;
 const SCRATCH = DREC_STRIDE; // record 1: for instructions that cross a page (never cached)
+/** A fetchHi value no linear address has (canonical high halves are within +-2^15). */
+const NO_PAGE = 0x40000000;
 const FIRST_CACHED = 2 * DREC_STRIDE; // record 0 is never used, so 0 means "not decoded"
 
 export class Cpu {
@@ -106,9 +107,12 @@ export class Cpu {
   // Decoded-code cache.
   readonly pool = new Int32Array(POOL_RECORDS * DREC_STRIDE);
   private poolTop = FIRST_CACHED;
-  private readonly codeMap: (Int32Array | undefined)[];
+  /** Per code size (modeCode 0: 16, 1: 32, 2: 64), per physical page: record offsets by page offset. */
+  private readonly codeMaps: (Int32Array | undefined)[][];
   private readonly codePage: Uint8Array;
-  private fetchVpn = NaN;
+  /** The linear page being fetched from (page base low half, high half; NO_PAGE when none). */
+  private fetchPage = 0;
+  private fetchHi = NO_PAGE;
   private fetchMap: Int32Array = new Int32Array(4096);
   private fetchPhys = 0;
   private readonly ib = new Uint8Array(16);
@@ -135,7 +139,7 @@ export class Cpu {
     this.view = mem.view;
     this.walker = walker;
     this.hooks = hooks;
-    this.codeMap = new Array(mem.size >>> 12);
+    this.codeMaps = [0, 1, 2].map(() => new Array<Int32Array | undefined>(mem.size >>> 12));
     this.codePage = new Uint8Array(mem.size >>> 12);
   }
 
@@ -222,7 +226,7 @@ export class Cpu {
     if (this.s[EFER] & EFER_LMA && attr & (1 << 13)) this.mode = 64;
     else this.mode = attr & (1 << 14) ? 32 : 16;
     this.modeCode = this.mode === 64 ? 2 : this.mode === 32 ? 1 : 0;
-    this.fetchVpn = NaN;
+    this.fetchHi = NO_PAGE;
   }
 
   /** Set the current privilege level (the embedder and far transfers call this). */
@@ -242,7 +246,7 @@ export class Cpu {
     this.rdMask = ac ? 0 : PERM_R << sh;
     this.wrMask = ac ? 0 : PERM_W << sh;
     this.fxMask = PERM_X << sh;
-    this.fetchVpn = NaN;
+    this.fetchHi = NO_PAGE;
   }
 
   // ---------------------------------------------------------------- faults
@@ -275,13 +279,13 @@ export class Cpu {
     const tag = this.tlbTag;
     const perm = this.tlbPerm;
     for (let i = 0; i < TLB_SIZE; i++) if (!keepGlobal || !(perm[i] & TLB_GLOBAL)) tag[i] = NaN;
-    this.fetchVpn = NaN;
+    this.fetchHi = NO_PAGE;
   }
 
   invlpg(lo: number, hi: number): void {
     const i = (lo >>> 12) & TLB_MASK;
     if (this.tlbTag[i] === (lo >>> 12) + hi * 1048576) this.tlbTag[i] = NaN;
-    this.fetchVpn = NaN;
+    this.fetchHi = NO_PAGE;
   }
 
   /**
@@ -319,9 +323,9 @@ export class Cpu {
 
   /** Forget the decoded records of physical page ppn (its code was written). */
   private dropCode(ppn: number): void {
-    this.codeMap[ppn] = undefined;
+    for (const m of this.codeMaps) m[ppn] = undefined;
     this.codePage[ppn] = 0;
-    if (this.fetchPhys >>> 12 === ppn) this.fetchVpn = NaN;
+    if (this.fetchPhys >>> 12 === ppn) this.fetchHi = NO_PAGE;
   }
 
   /** Mark page ppn as holding code: no TLB entry may grant it the fast write any more. */
@@ -335,10 +339,10 @@ export class Cpu {
 
   /** Invalidate all decoded code (e.g. after the embedder rewrote memory behind the CPU's back). */
   flushCode(): void {
-    this.codeMap.fill(undefined);
+    for (const m of this.codeMaps) m.fill(undefined);
     this.codePage.fill(0);
     this.poolTop = FIRST_CACHED;
-    this.fetchVpn = NaN;
+    this.fetchHi = NO_PAGE;
   }
 
   // ---------------------------------------------------------------- linear memory access
@@ -751,24 +755,28 @@ export class Cpu {
     const p = this.poolTop;
     this.poolTop += DREC_STRIDE;
     this.pool.copyWithin(p, SCRATCH, SCRATCH + DREC_STRIDE);
-    const map = this.codeMap[this.fetchPhys >>> 12];
+    const map = this.codeMaps[this.modeCode][this.fetchPhys >>> 12];
     if (map === this.fetchMap) map[off] = p;
     return p;
   }
 
   /** Set up the fetch page for linear (lo, hi): translate for execution and find its record map. */
   private setupFetch(lo: number, hi: number): void {
+    // A non-canonical RIP is always on a page of its own, so checking here checks every fetch.
+    if (this.mode === 64 && (hi << 16) >> 16 !== hi) this.gp(0);
     const a = this.translate(lo, hi, ACC_FETCH, this.user);
     const ppn = a >>> 12;
-    let map = this.codeMap[ppn];
+    const maps = this.codeMaps[this.modeCode];
+    let map = maps[ppn];
     if (map === undefined) {
       map = new Int32Array(4096);
-      this.codeMap[ppn] = map;
-      this.markCode(ppn);
+      maps[ppn] = map;
+      if (!this.codePage[ppn]) this.markCode(ppn);
     }
     this.fetchMap = map;
     this.fetchPhys = ppn << 12;
-    this.fetchVpn = (lo >>> 12) + hi * 1048576;
+    this.fetchPage = lo & ~0xfff;
+    this.fetchHi = hi;
   }
 
   /**
@@ -791,10 +799,10 @@ export class Cpu {
             if (lo >>> 0 > s[segSlot(CS, SEG_LIMIT)] >>> 0) this.gp(0);
             lo = (lo + s[segSlot(CS, SEG_BASE)]) | 0;
             hi = 0;
-          } else if ((hi << 16) >> 16 !== hi) this.gp(0);
-          if ((lo >>> 12) + hi * 1048576 !== this.fetchVpn) this.setupFetch(lo, hi);
+          }
+          if ((lo & ~0xfff) !== this.fetchPage || hi !== this.fetchHi) this.setupFetch(lo, hi);
           let p = this.fetchMap[lo & 0xfff];
-          if (p === 0 || pool[p + D_PFX] >>> PFX_MODE_SHIFT !== this.modeCode) p = this.decodeAt(lo, hi);
+          if (p === 0) p = this.decodeAt(lo, hi);
           this.faultRecord = p;
           const len = pool[p + D_LEN];
           const t = (s[RIP] >>> 0) + len;
