@@ -92,9 +92,11 @@ const E_BYTE_E = 512; // the E (rm) register operand is a byte register
 const E_BYTE_G = 1024; // the G (reg) or Z register operand is a byte register
 const E_MODRM = 2048;
 const E_Z = 4096; // register operand in the opcode's low 3 bits
+const E_CREG = 8192; // ModRM.reg names a control register: only CR0, CR2-CR4, CR8 (64-bit) exist
+const E_DREG = 16384; // ModRM.reg names a debug register: REX.R (DR8-DR15) is #UD
 
 interface Entry {
-  pfx: number; // mandatory prefix 0, 0x66, 0xf2, 0xf3
+  pfx: number; // mandatory prefix: 0 (any), 0x66, 0xf2, 0xf3, or PFX_NP (none of them)
   reg: number; // ModRM.reg selector or -1
   mod: number; // 0 any, 1 register only (mod=3), 2 memory only
   rm: number; // ModRM.rm selector for mod=3 forms, or -1
@@ -104,6 +106,8 @@ interface Entry {
   aux: number;
   feat: number;
   name: string;
+  /** Added by a wildcard row ('0F 38 *'): an explicit row for the same opcode wins a tie. */
+  wild: boolean;
 }
 
 const MAPS: Entry[][][] = [0, 1, 2, 3].map(() => Array.from({ length: 256 }, () => [] as Entry[]));
@@ -138,11 +142,21 @@ function parseImm(ops: string[]): number {
   return I_NONE;
 }
 
+const SEG_NAMES = ['ES', 'CS', 'SS', 'DS', 'FS', 'GS'];
+/** MMX/SSE operand letters decode like: V, P (ModRM.reg) as G; W, Q as E; U, N (mod=3 only) as R. */
+const OPERAND_KIND: Record<string, string> = { V: 'G', P: 'G', W: 'E', Q: 'E', U: 'R', N: 'R' };
+/** A row's mandatory prefix 'NP': valid only when none of 66/F2/F3 is present (as the manual writes it). */
+const PFX_NP = 0x100;
+
 function buildTables(): void {
   for (const [opcode, syntax, handler, flagStr = ''] of ROWS) {
     const words = opcode.split(' ');
     let pfx = 0;
     if (words[0] === '66' || words[0] === 'F2' || words[0] === 'F3') pfx = parseInt(words.shift()!, 16);
+    else if (words[0] === 'NP') {
+      words.shift();
+      pfx = PFX_NP;
+    }
     let map = 0;
     if (words[0] === '0F') {
       words.shift();
@@ -180,6 +194,8 @@ function buildTables(): void {
       else if (f === 'f64') flags |= E_F64;
       else if (f === 'nomem') flags |= E_NOMEM;
       else if (f === 'ign') flags |= E_IGNMOD;
+      else if (f === 'cr') flags |= E_CREG;
+      else if (f === 'dr') flags |= E_DREG;
     }
     const mnem = sp < 0 ? syntax : syntax.slice(0, sp);
     if (FEAT_NAMES[mnem] !== undefined && pfx !== 0) feat = FEAT_NAMES[mnem];
@@ -189,13 +205,14 @@ function buildTables(): void {
     let anySized = false;
     let allByte = true;
     for (const o of ops) {
-      const k = o[0];
+      const k = OPERAND_KIND[o[0]] ?? o[0];
+      if (SEG_NAMES.includes(o)) continue; // a fixed segment register (push ES), not a ModRM operand
       if ('EGMRSCD'.includes(k) && o !== 'CL' && o !== 'DX') flags |= E_MODRM;
       if (k === 'M') flags |= E_MEMONLY;
       if (k === 'R') flags |= E_NOMEM;
       if (k === 'Z') flags |= E_Z;
       const size = o === 'AL' ? 'b' : o === 'CL' || o === 'DX' || o === '1' ? '' : o.slice(1);
-      if (k === 'I' || k === 'J' || k === 'A' || k === 'O') {
+      if (k === 'I' || k === 'J' || o === 'Ap' || k === 'O') {
         if (o === 'Ob') allByte = allByte && true;
         continue;
       }
@@ -227,6 +244,7 @@ function buildTables(): void {
       aux,
       feat,
       name: syntax,
+      wild: sel === '*',
     };
     const targets = sel === '*' ? Array.from({ length: 256 }, (_, i) => i) : [parseInt(sel, 16)];
     for (const t of targets) {
@@ -334,7 +352,8 @@ export function decode(
   const regf = (modrm >> 3) & 7;
   const rmf = modrm & 7;
   // Select the row.
-  const lastPfx = rep !== 0 ? rep : pfx & P_OPSZ ? 0x66 : 0;
+  // The mandatory prefix: the last of F2/F3 if any (they take precedence over 66), else 66, else none.
+  const lastPfx = rep !== 0 ? rep : pfx & P_OPSZ ? 0x66 : PFX_NP;
   let e: Entry | null = null;
   let eScore = -1;
   for (let k = 0; k < cands.length; k++) {
@@ -348,17 +367,21 @@ export function decode(
     if (c.rm >= 0 && c.rm !== rmf) continue;
     let score = 0;
     if (c.pfx !== 0) {
-      if (c.pfx === 0x66 ? (pfx & P_OPSZ) === 0 : c.pfx !== lastPfx) continue;
+      if (c.pfx !== lastPfx) continue;
       score = 2;
     }
     if (c.mod !== 0) score++;
-    if (score > eScore) {
+    if (score > eScore || (score === eScore && e !== null && e.wild && !c.wild)) {
       e = c;
       eScore = score;
     }
   }
   if (e !== null && e.flags & E_NOMEM && mod !== 3 && !(e.flags & E_IGNMOD)) e = null;
   if (e !== null && e.flags & E_MEMONLY && mod === 3) e = null;
+  if (e !== null && e.flags & (E_CREG | E_DREG)) {
+    const r = regf | ((rex & 4) << 1);
+    if (e.flags & E_DREG ? r > 7 : !(r === 0 || r === 2 || r === 3 || r === 4 || (r === 8 && m64))) e = null;
+  }
   if (e === null) {
     // Undefined encoding: the record raises #UD when executed.
     return finishUndefined(i, pool, at, mode);
@@ -369,7 +392,8 @@ export function decode(
   if (flags & E_BYTE) osz = 1;
   else if (m64) {
     if (rex & 8) osz = 8;
-    else if (flags & E_F64) osz = 8;
+    // Near branches: 64-bit, or 16-bit with 66 as on the host (AMD; Intel ignores 66 there).
+    else if (flags & E_F64) osz = pfx & P_OPSZ ? 2 : 8;
     else if (pfx & P_OPSZ) osz = 2;
     else osz = flags & E_D64 ? 8 : 4;
   } else {

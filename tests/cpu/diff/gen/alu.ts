@@ -8,7 +8,7 @@ function aluForm(b: Builder, form: number): void {
   const op = r.int(8);
   const byte = r.bool(0.3);
   const sz = byte ? { size: 1, p66: false, rexW: false } : b.opsize();
-  const reg = b.anyReg(true);
+  const reg = b.anyReg();
   const lock = form === 0 && op !== 7 && r.bool(0.15) ? [0xf0] : [];
   const opc = op * 8 + (form === 0 ? 0 : 2) + (byte ? 0 : 1);
   b.modrm({

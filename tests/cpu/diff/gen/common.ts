@@ -118,6 +118,8 @@ export interface ModrmOpts {
   imm?: number[];
   /** Size of the memory access (to keep it inside DATA). */
   memSize?: number;
+  /** Allow rsp as the register operand of a register form. */
+  rspOperand?: boolean;
 }
 
 /** Builds one Case. */
@@ -190,13 +192,17 @@ export class Builder {
     let addr = 0;
     if (o.regIsOperand && o.reg >= 8) rex |= 4;
     if (!mem) {
-      rmReg = this.anyReg(true);
+      // rsp is left out of random register operands: an instruction that overwrites it with a
+      // random value leaves the native runner unable to take the final int3 cleanly.
+      rmReg = this.anyReg(o.rspOperand ?? false);
       if (rmReg >= 8) rex |= 1;
       bytes.push(0xc0 | ((o.reg & 7) << 3) | (rmReg & 7));
     } else {
       const size = o.memSize ?? 8;
       addr = this.dataAddr(size);
-      const use16 = this.bits === 32 && r.bool(0.1);
+      // 16-bit addressing (not with lock: qemu-i386, the 32-bit oracle on some hosts, hangs on a
+      // locked access through a 16-bit address that faults).
+      const use16 = this.bits === 32 && !pre.includes(0xf0) && r.bool(0.1);
       if (use16) {
         pre.push(0x67);
         // [bx+si+disp16]: lands below 64 KiB, where nothing is mapped: a #PF with a checkable CR2.
