@@ -18,54 +18,8 @@
 import { PhysMemory } from '../memory/phys.js';
 import type { CpuHooks } from './hooks.js';
 import { EV_FAULT } from './hooks.js';
-import {
-  CPL,
-  CR0,
-  CR0_AM,
-  CR2,
-  CR2_HI,
-  CS,
-  EFER,
-  EFER_LMA,
-  EXC_ERR,
-  EXC_GP,
-  EXC_HAS_ERR,
-  EXC_PF,
-  EXC_SS,
-  EXC_VECTOR,
-  EXC_AC,
-  F_AC,
-  FLAGS,
-  GPR,
-  LF_OP,
-  RIP,
-  RIP_HI,
-  SEG_ATTR,
-  SEG_BASE,
-  SEG_BASE_HI,
-  SEG_LIMIT,
-  SEG_SEL,
-  SS,
-  STATE_SLOTS,
-  FS,
-  GS,
-  segSlot,
-} from './state/layout.js';
-import {
-  D_ASZ,
-  D_BASE,
-  D_DISP,
-  D_DISP_HI,
-  D_INDEX,
-  D_LEN,
-  D_MEM,
-  D_OP,
-  D_RM,
-  D_SCALE,
-  D_SEG,
-  DREC_STRIDE,
-  RIP_REL,
-} from './decode/record.js';
+import { CR0_AM, CS, EFER_LMA, EXC_AC, EXC_GP, EXC_PF, EXC_SS, FS, F_AC, GS, S, SEG_ATTR, SEG_BASE, SEG_BASE_HI, SEG_LIMIT, SEG_SEL, SS, STATE_SLOTS, segSlot } from './state/layout.js';
+import { D, DREC_STRIDE, RIP_REL } from './decode/record.js';
 import { decode, FEAT_ALL } from './decode/decoder.js';
 import { HANDLERS } from './exec/registry.js';
 import { ACC_FETCH, ACC_READ, ACC_WRITE, PERM_R, PERM_W, PERM_X, WALK_RSVD, type Walker } from './mmu/mmu.js';
@@ -98,7 +52,7 @@ export class Cpu {
   readonly tlbTag = new Float64Array(TLB_SIZE).fill(NaN);
   readonly tlbPhys = new Int32Array(TLB_SIZE);
   readonly tlbPerm = new Uint8Array(TLB_SIZE);
-  /** Permission bit that a data read / write / fetch needs at the current CPL (0 forces the slow path). */
+  /** Permission bit that a data read / write / fetch needs at the current S.CPL (0 forces the slow path). */
   private rdMask = PERM_R;
   private wrMask = PERM_W;
   private fxMask = PERM_X;
@@ -183,13 +137,13 @@ export class Cpu {
   }
 
   setReg64(r: number, lo: number, hi: number): void {
-    this.s[GPR + 2 * r] = lo;
-    this.s[GPR + 2 * r + 1] = hi;
+    this.s[S.GPR + 2 * r] = lo;
+    this.s[S.GPR + 2 * r + 1] = hi;
   }
 
   setRip(lo: number, hi = 0): void {
-    this.s[RIP] = lo;
-    this.s[RIP_HI] = hi;
+    this.s[S.RIP] = lo;
+    this.s[S.RIP_HI] = hi;
   }
 
   /** Set rdx:rax (edx:eax) from a 64-bit value's halves, zero-extending in 64-bit mode. */
@@ -213,17 +167,17 @@ export class Cpu {
   /** Replace RFLAGS (all bits; callers apply the privilege masks). */
   setFlags(f: number): void {
     const s = this.s;
-    s[FLAGS] = (f & 0x3f7fd7) | 2;
-    s[LF_OP] = 0;
+    s[S.FLAGS] = (f & 0x3f7fd7) | 2;
+    s[S.LF_OP] = 0;
     this.updateAccessMasks();
   }
 
   // ---------------------------------------------------------------- modes and privilege
 
-  /** Recompute the code size from EFER.LMA and CS (call after loading CS or EFER). */
+  /** Recompute the code size from S.EFER.LMA and CS (call after loading CS or S.EFER). */
   updateMode(): void {
     const attr = this.s[segSlot(CS, SEG_ATTR)];
-    if (this.s[EFER] & EFER_LMA && attr & (1 << 13)) this.mode = 64;
+    if (this.s[S.EFER] & EFER_LMA && attr & (1 << 13)) this.mode = 64;
     else this.mode = attr & (1 << 14) ? 32 : 16;
     this.modeCode = this.mode === 64 ? 2 : this.mode === 32 ? 1 : 0;
     this.fetchHi = NO_PAGE;
@@ -231,17 +185,17 @@ export class Cpu {
 
   /** Set the current privilege level (the embedder and far transfers call this). */
   setCpl(cpl: number): void {
-    this.s[CPL] = cpl;
+    this.s[S.CPL] = cpl;
     this.updateAccessMasks();
   }
 
-  /** Recompute the per-access permission masks (CPL, alignment checking). */
+  /** Recompute the per-access permission masks (S.CPL, alignment checking). */
   updateAccessMasks(): void {
     const s = this.s;
-    const user = s[CPL] === 3;
+    const user = s[S.CPL] === 3;
     this.user = user;
     const sh = user ? 3 : 0;
-    const ac = user && (s[CR0] & CR0_AM) !== 0 && (s[FLAGS] & F_AC) !== 0;
+    const ac = user && (s[S.CR0] & CR0_AM) !== 0 && (s[S.FLAGS] & F_AC) !== 0;
     // With alignment checking active every access takes the slow path, which checks it.
     this.rdMask = ac ? 0 : PERM_R << sh;
     this.wrMask = ac ? 0 : PERM_W << sh;
@@ -254,9 +208,9 @@ export class Cpu {
   /** Raise a fault: record it and unwind the current instruction. */
   fault(vector: number, errorCode: number, hasError: boolean): never {
     const s = this.s;
-    s[EXC_VECTOR] = vector;
-    s[EXC_ERR] = errorCode;
-    s[EXC_HAS_ERR] = hasError ? 1 : 0;
+    s[S.EXC_VECTOR] = vector;
+    s[S.EXC_ERR] = errorCode;
+    s[S.EXC_HAS_ERR] = hasError ? 1 : 0;
     throw FAULT;
   }
 
@@ -289,7 +243,7 @@ export class Cpu {
   }
 
   /**
-   * Translate linear (lo, hi) for an access; fills the TLB. user: a CPL-3 access (false for
+   * Translate linear (lo, hi) for an access; fills the TLB. user: a S.CPL-3 access (false for
    * implicit supervisor accesses such as descriptor-table reads). Returns the physical address.
    */
   translate(lo: number, hi: number, acc: number, user: boolean): number {
@@ -312,8 +266,8 @@ export class Cpu {
 
   private pageFault(lo: number, hi: number, acc: number, user: boolean, bits: number): never {
     const s = this.s;
-    s[CR2] = lo;
-    s[CR2_HI] = hi;
+    s[S.CR2] = lo;
+    s[S.CR2_HI] = hi;
     let err = bits;
     if (acc === ACC_WRITE) err |= 2;
     if (user) err |= 4;
@@ -479,7 +433,7 @@ export class Cpu {
   }
 
   private checkAlign(lo: number, sz: number): void {
-    if (sz > 1 && lo & (sz - 1) && this.user && this.s[CR0] & CR0_AM && this.s[FLAGS] & F_AC)
+    if (sz > 1 && lo & (sz - 1) && this.user && this.s[S.CR0] & CR0_AM && this.s[S.FLAGS] & F_AC)
       this.fault(EXC_AC, 0, true);
   }
 
@@ -524,32 +478,32 @@ export class Cpu {
   lin(p: number, sz: number, write: boolean): void {
     this.effAddr(p);
     const d = this.pool;
-    if (d[p + D_ASZ] === 8)
-      this.segLinear64(d[p + D_SEG], this.aLo, this.aHi, d[p + D_BASE] === 4 || d[p + D_BASE] === 5);
-    else this.segLinear(d[p + D_SEG], this.aLo, sz, write);
+    if (d[p + D.ASZ] === 8)
+      this.segLinear64(d[p + D.SEG], this.aLo, this.aHi, d[p + D.BASE] === 4 || d[p + D.BASE] === 5);
+    else this.segLinear(d[p + D.SEG], this.aLo, sz, write);
   }
 
   /** The effective address (offset, before segmentation) of record p's memory operand, into aLo/aHi. */
   effAddr(p: number): void {
     const d = this.pool;
     const s = this.s;
-    const asz = d[p + D_ASZ];
-    const base = d[p + D_BASE];
-    const index = d[p + D_INDEX];
-    let lo = d[p + D_DISP];
+    const asz = d[p + D.ASZ];
+    const base = d[p + D.BASE];
+    const index = d[p + D.INDEX];
+    let lo = d[p + D.DISP];
     if (asz !== 8) {
       if (base >= 0) lo = (lo + s[base << 1]) | 0;
-      if (index >= 0) lo = (lo + (s[index << 1] << d[p + D_SCALE])) | 0;
+      if (index >= 0) lo = (lo + (s[index << 1] << d[p + D.SCALE])) | 0;
       this.aLo = asz === 2 ? lo & 0xffff : lo;
       this.aHi = 0;
       return;
     }
-    let hi = d[p + D_DISP_HI];
+    let hi = d[p + D.DISP_HI];
     if (base >= 0) {
       let bl: number, bh: number;
       if (base === RIP_REL) {
-        bl = s[RIP];
-        bh = s[RIP_HI];
+        bl = s[S.RIP];
+        bh = s[S.RIP_HI];
       } else {
         bl = s[base << 1];
         bh = s[(base << 1) + 1];
@@ -559,7 +513,7 @@ export class Cpu {
       lo = t | 0;
     }
     if (index >= 0) {
-      const sc = d[p + D_SCALE];
+      const sc = d[p + D.SCALE];
       const il = s[index << 1];
       const ih = sc === 0 ? s[(index << 1) + 1] : (s[(index << 1) + 1] << sc) | (il >>> (32 - sc));
       const t = (lo >>> 0) + ((il << sc) >>> 0);
@@ -614,7 +568,7 @@ export class Cpu {
   /** Read the E operand of record p (size sz). For memory, aLo/aHi hold the address afterwards. */
   readE(p: number, sz: number): number {
     const d = this.pool;
-    if (d[p + D_MEM] === 0) return this.readReg(d[p + D_RM], sz);
+    if (d[p + D.MEM] === 0) return this.readReg(d[p + D.RM], sz);
     this.lin(p, sz, false);
     return this.readSz(this.aLo, this.aHi, sz);
   }
@@ -622,7 +576,7 @@ export class Cpu {
   /** Read the E operand for a read-modify-write (segment checked for writing). */
   readEw(p: number, sz: number): number {
     const d = this.pool;
-    if (d[p + D_MEM] === 0) return this.readReg(d[p + D_RM], sz);
+    if (d[p + D.MEM] === 0) return this.readReg(d[p + D.RM], sz);
     this.lin(p, sz, true);
     return this.readSz(this.aLo, this.aHi, sz);
   }
@@ -630,15 +584,15 @@ export class Cpu {
   /** Write the E operand back after readE/readEw (memory: the same address). */
   writeBack(p: number, sz: number, lo: number, hi: number): void {
     const d = this.pool;
-    if (d[p + D_MEM] === 0) this.writeReg(d[p + D_RM], sz, lo, hi);
+    if (d[p + D.MEM] === 0) this.writeReg(d[p + D.RM], sz, lo, hi);
     else this.writeSz(this.aLo, this.aHi, sz, lo, hi);
   }
 
   /** Write the E operand (computing the address). */
   writeE(p: number, sz: number, lo: number, hi: number): void {
     const d = this.pool;
-    if (d[p + D_MEM] === 0) {
-      this.writeReg(d[p + D_RM], sz, lo, hi);
+    if (d[p + D.MEM] === 0) {
+      this.writeReg(d[p + D.RM], sz, lo, hi);
       return;
     }
     this.lin(p, sz, true);
@@ -701,26 +655,26 @@ export class Cpu {
 
   // ---------------------------------------------------------------- control flow
 
-  /** Set RIP to a branch target computed at operand size osz (masked to 16/32 bits outside 64-bit mode). */
+  /** Set S.RIP to a branch target computed at operand size osz (masked to 16/32 bits outside 64-bit mode). */
   branch(lo: number, hi: number, osz: number): void {
     const s = this.s;
     if (this.mode === 64 && osz === 8) {
-      s[RIP] = lo;
-      s[RIP_HI] = hi;
+      s[S.RIP] = lo;
+      s[S.RIP_HI] = hi;
       return;
     }
     const v = osz === 2 ? lo & 0xffff : lo;
     if (this.mode !== 64 && v >>> 0 > s[segSlot(CS, SEG_LIMIT)] >>> 0) this.gp(0);
-    s[RIP] = v;
-    s[RIP_HI] = 0;
+    s[S.RIP] = v;
+    s[S.RIP_HI] = 0;
   }
 
-  /** RIP-relative branch by a sign-extended 32-bit displacement. */
+  /** S.RIP-relative branch by a sign-extended 32-bit displacement. */
   branchRel(disp: number, osz: number): void {
     const s = this.s;
-    const t = (s[RIP] >>> 0) + disp;
+    const t = (s[S.RIP] >>> 0) + disp;
     const lo = t | 0;
-    const hi = this.mode === 64 ? (s[RIP_HI] + (t > 0xffffffff ? 1 : t < 0 ? -1 : 0)) | 0 : 0;
+    const hi = this.mode === 64 ? (s[S.RIP_HI] + (t > 0xffffffff ? 1 : t < 0 ? -1 : 0)) | 0 : 0;
     if (this.mode === 64 && (hi << 16) >> 16 !== hi) this.gp(0);
     this.branch(lo, hi, osz);
   }
@@ -762,7 +716,7 @@ export class Cpu {
 
   /** Set up the fetch page for linear (lo, hi): translate for execution and find its record map. */
   private setupFetch(lo: number, hi: number): void {
-    // A non-canonical RIP is always on a page of its own, so checking here checks every fetch.
+    // A non-canonical S.RIP is always on a page of its own, so checking here checks every fetch.
     if (this.mode === 64 && (hi << 16) >> 16 !== hi) this.gp(0);
     const a = this.translate(lo, hi, ACC_FETCH, this.user);
     const ppn = a >>> 12;
@@ -791,8 +745,8 @@ export class Cpu {
     while (n < budget && !this.stopFlag) {
       try {
         while (n < budget) {
-          let lo = s[RIP];
-          let hi = s[RIP_HI];
+          let lo = s[S.RIP];
+          let hi = s[S.RIP_HI];
           this.ipLo = lo;
           this.ipHi = hi;
           if (this.mode !== 64) {
@@ -804,12 +758,12 @@ export class Cpu {
           let p = this.fetchMap[lo & 0xfff];
           if (p === 0) p = this.decodeAt(lo, hi);
           this.faultRecord = p;
-          const len = pool[p + D_LEN];
-          const t = (s[RIP] >>> 0) + len;
-          s[RIP] = t | 0;
-          if (t > 0xffffffff) s[RIP_HI] = (s[RIP_HI] + 1) | 0;
+          const len = pool[p + D.LEN];
+          const t = (s[S.RIP] >>> 0) + len;
+          s[S.RIP] = t | 0;
+          if (t > 0xffffffff) s[S.RIP_HI] = (s[S.RIP_HI] + 1) | 0;
           n++;
-          HANDLERS[pool[p + D_OP]](this, p);
+          HANDLERS[pool[p + D.OP]](this, p);
           if (this.stopFlag) break;
         }
       } catch (e) {
@@ -821,15 +775,15 @@ export class Cpu {
     return n;
   }
 
-  /** Deliver the recorded fault: RIP back to the faulting instruction, then the hook. */
+  /** Deliver the recorded fault: S.RIP back to the faulting instruction, then the hook. */
   private deliverFault(): void {
     const s = this.s;
-    s[RIP] = this.ipLo;
-    s[RIP_HI] = this.ipHi;
-    this.hooks.exception(this, s[EXC_VECTOR], s[EXC_ERR], s[EXC_HAS_ERR] !== 0, EV_FAULT);
+    s[S.RIP] = this.ipLo;
+    s[S.RIP_HI] = this.ipHi;
+    this.hooks.exception(this, s[S.EXC_VECTOR], s[S.EXC_ERR], s[S.EXC_HAS_ERR] !== 0, EV_FAULT);
   }
 
-  /** Raise a software event (int n, int3, into, int1, syscall-like traps): RIP is already the next instruction. */
+  /** Raise a software event (int n, int3, into, int1, syscall-like traps): S.RIP is already the next instruction. */
   softEvent(vector: number, kind: number): void {
     this.hooks.exception(this, vector, 0, false, kind);
   }

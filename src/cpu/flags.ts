@@ -11,24 +11,7 @@
  *  - For ADC/SBB, LF_AUX is the carry in; for INC/DEC it is the preserved CF; LF_SRC is 1 for INC/DEC.
  *  - When LF_OP is LF_NONE, FLAGS holds all six arithmetic flags.
  */
-import {
-  F_AF,
-  F_ARITH,
-  F_CF,
-  F_OF,
-  F_PF,
-  F_SF,
-  F_ZF,
-  FLAGS,
-  LF_AUX,
-  LF_DST,
-  LF_DST_HI,
-  LF_OP,
-  LF_RES,
-  LF_RES_HI,
-  LF_SRC,
-  LF_SRC_HI,
-} from './state/layout.js';
+import { F_AF, F_ARITH, F_CF, F_OF, F_PF, F_SF, F_ZF, S } from './state/layout.js';
 
 export const LF_NONE = 0;
 export const LF_ADD = 1;
@@ -62,101 +45,101 @@ function ltu64(ah: number, al: number, bh: number, bl: number): boolean {
 }
 
 export function getCF(s: Int32Array): number {
-  const op = s[LF_OP];
+  const op = s[S.LF_OP];
   const kind = op >> 2;
-  if (kind === LF_NONE) return s[FLAGS] & F_CF;
+  if (kind === LF_NONE) return s[S.FLAGS] & F_CF;
   if (kind === LF_LOGIC) return 0;
-  if (kind === LF_INC || kind === LF_DEC) return s[LF_AUX];
+  if (kind === LF_INC || kind === LF_DEC) return s[S.LF_AUX];
   const is64 = (op & 3) === 3;
   let a: boolean; // x < y
   let eq: boolean; // x == y
   if (kind === LF_ADD || kind === LF_ADC) {
     // carry when res < dst (or res == dst with carry in)
     if (is64) {
-      a = ltu64(s[LF_RES_HI], s[LF_RES], s[LF_DST_HI], s[LF_DST]);
-      eq = s[LF_RES_HI] === s[LF_DST_HI] && s[LF_RES] === s[LF_DST];
+      a = ltu64(s[S.LF_RES_HI], s[S.LF_RES], s[S.LF_DST_HI], s[S.LF_DST]);
+      eq = s[S.LF_RES_HI] === s[S.LF_DST_HI] && s[S.LF_RES] === s[S.LF_DST];
     } else {
-      a = ltu(s[LF_RES], s[LF_DST]);
-      eq = s[LF_RES] === s[LF_DST];
+      a = ltu(s[S.LF_RES], s[S.LF_DST]);
+      eq = s[S.LF_RES] === s[S.LF_DST];
     }
   } else {
     // SUB/SBB: borrow when dst < src (or dst == src with borrow in)
     if (is64) {
-      a = ltu64(s[LF_DST_HI], s[LF_DST], s[LF_SRC_HI], s[LF_SRC]);
-      eq = s[LF_DST_HI] === s[LF_SRC_HI] && s[LF_DST] === s[LF_SRC];
+      a = ltu64(s[S.LF_DST_HI], s[S.LF_DST], s[S.LF_SRC_HI], s[S.LF_SRC]);
+      eq = s[S.LF_DST_HI] === s[S.LF_SRC_HI] && s[S.LF_DST] === s[S.LF_SRC];
     } else {
-      a = ltu(s[LF_DST], s[LF_SRC]);
-      eq = s[LF_DST] === s[LF_SRC];
+      a = ltu(s[S.LF_DST], s[S.LF_SRC]);
+      eq = s[S.LF_DST] === s[S.LF_SRC];
     }
   }
-  if ((kind === LF_ADC || kind === LF_SBB) && s[LF_AUX] !== 0) return a || eq ? 1 : 0;
+  if ((kind === LF_ADC || kind === LF_SBB) && s[S.LF_AUX] !== 0) return a || eq ? 1 : 0;
   return a ? 1 : 0;
 }
 
 export function getZF(s: Int32Array): boolean {
-  const op = s[LF_OP];
-  if (op >> 2 === LF_NONE) return (s[FLAGS] & F_ZF) !== 0;
-  return s[LF_RES] === 0 && ((op & 3) !== 3 || s[LF_RES_HI] === 0);
+  const op = s[S.LF_OP];
+  if (op >> 2 === LF_NONE) return (s[S.FLAGS] & F_ZF) !== 0;
+  return s[S.LF_RES] === 0 && ((op & 3) !== 3 || s[S.LF_RES_HI] === 0);
 }
 
 export function getSF(s: Int32Array): boolean {
-  const op = s[LF_OP];
-  if (op >> 2 === LF_NONE) return (s[FLAGS] & F_SF) !== 0;
+  const op = s[S.LF_OP];
+  if (op >> 2 === LF_NONE) return (s[S.FLAGS] & F_SF) !== 0;
   const si = op & 3;
-  return si === 3 ? s[LF_RES_HI] < 0 : (s[LF_RES] & SIGN[si]) !== 0;
+  return si === 3 ? s[S.LF_RES_HI] < 0 : (s[S.LF_RES] & SIGN[si]) !== 0;
 }
 
 export function getOF(s: Int32Array): boolean {
-  const op = s[LF_OP];
+  const op = s[S.LF_OP];
   const kind = op >> 2;
-  if (kind === LF_NONE) return (s[FLAGS] & F_OF) !== 0;
+  if (kind === LF_NONE) return (s[S.FLAGS] & F_OF) !== 0;
   if (kind === LF_LOGIC) return false;
   const si = op & 3;
-  const d = si === 3 ? s[LF_DST_HI] : s[LF_DST];
-  const r = si === 3 ? s[LF_RES_HI] : s[LF_RES];
-  const x = si === 3 ? s[LF_SRC_HI] : s[LF_SRC];
+  const d = si === 3 ? s[S.LF_DST_HI] : s[S.LF_DST];
+  const r = si === 3 ? s[S.LF_RES_HI] : s[S.LF_RES];
+  const x = si === 3 ? s[S.LF_SRC_HI] : s[S.LF_SRC];
   const sign = si === 3 ? 0x80000000 | 0 : SIGN[si];
   if (kind === LF_ADD || kind === LF_ADC || kind === LF_INC) return ((d ^ r) & (x ^ r) & sign) !== 0;
   return ((d ^ x) & (d ^ r) & sign) !== 0;
 }
 
 export function getPF(s: Int32Array): boolean {
-  if (s[LF_OP] >> 2 === LF_NONE) return (s[FLAGS] & F_PF) !== 0;
-  return PARITY[s[LF_RES] & 0xff] === 1;
+  if (s[S.LF_OP] >> 2 === LF_NONE) return (s[S.FLAGS] & F_PF) !== 0;
+  return PARITY[s[S.LF_RES] & 0xff] === 1;
 }
 
 export function getAF(s: Int32Array): boolean {
-  const kind = s[LF_OP] >> 2;
-  if (kind === LF_NONE) return (s[FLAGS] & F_AF) !== 0;
+  const kind = s[S.LF_OP] >> 2;
+  if (kind === LF_NONE) return (s[S.FLAGS] & F_AF) !== 0;
   if (kind === LF_LOGIC) return false;
-  return ((s[LF_DST] ^ s[LF_SRC] ^ s[LF_RES]) & 0x10) !== 0;
+  return ((s[S.LF_DST] ^ s[S.LF_SRC] ^ s[S.LF_RES]) & 0x10) !== 0;
 }
 
-/** Compute all arithmetic flags into FLAGS and make them the source of truth (LF_OP = LF_NONE). */
+/** Compute all arithmetic flags into S.FLAGS and make them the source of truth (S.LF_OP = LF_NONE). */
 export function materialize(s: Int32Array): number {
-  if (s[LF_OP] >> 2 === LF_NONE) return s[FLAGS];
-  let f = s[FLAGS] & ~F_ARITH;
+  if (s[S.LF_OP] >> 2 === LF_NONE) return s[S.FLAGS];
+  let f = s[S.FLAGS] & ~F_ARITH;
   if (getCF(s)) f |= F_CF;
   if (getPF(s)) f |= F_PF;
   if (getAF(s)) f |= F_AF;
   if (getZF(s)) f |= F_ZF;
   if (getSF(s)) f |= F_SF;
   if (getOF(s)) f |= F_OF;
-  s[FLAGS] = f;
-  s[LF_OP] = LF_NONE;
+  s[S.FLAGS] = f;
+  s[S.LF_OP] = LF_NONE;
   return f;
 }
 
 /** Evaluate condition code cc (0..15, the low nibble of Jcc/SETcc/CMOVcc). */
 export function cond(s: Int32Array, cc: number): boolean {
-  const op = s[LF_OP];
+  const op = s[S.LF_OP];
   const kind = op >> 2;
   let r: boolean;
   if (kind === LF_SUB && (op & 3) !== 3) {
     // Fast path for cmp/sub of 8..32 bits: compare the operands directly.
     const si = op & 3;
-    const d = s[LF_DST];
-    const x = s[LF_SRC];
+    const d = s[S.LF_DST];
+    const x = s[S.LF_SRC];
     const shift = si === 0 ? 24 : si === 1 ? 16 : 0;
     switch (cc >> 1) {
       case 1:

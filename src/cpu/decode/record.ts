@@ -30,6 +30,29 @@ export const D_AUX = 15; // per-row constant: ALU op, condition code, group sub-
 export const D_PFX = 16; // prefix bits (P_*)
 export const DREC_STRIDE = 17;
 
+/** The record fields as a const enum (inlined by the compiler; see state/layout.ts on why). */
+export const enum D {
+  OP = 0,
+  LEN = 1,
+  OSZ = 2,
+  ASZ = 3,
+  REG = 4,
+  RM = 5,
+  BASE = 6,
+  INDEX = 7,
+  SCALE = 8,
+  MEM = 9,
+  SEG = 10,
+  DISP = 11,
+  DISP_HI = 12,
+  IMM2 = 12,
+  IMM = 13,
+  IMM_HI = 14,
+  AUX = 15,
+  PFX = 16,
+}
+
+
 export const NO_REG = -1;
 export const RIP_REL = 16;
 

@@ -5,9 +5,9 @@
  * flags untouched.
  */
 import type { Cpu } from '../cpu.js';
-import { D_AUX, D_IMM, D_IMM_HI, D_OSZ, D_REG } from '../decode/record.js';
+import { D } from '../decode/record.js';
 import { getCF, LF_ADC, LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_SBB, LF_SUB, sizeIndex } from '../flags.js';
-import { LF_AUX, LF_DST, LF_DST_HI, LF_OP, LF_RES, LF_RES_HI, LF_SRC, LF_SRC_HI } from '../state/layout.js';
+import { S } from '../state/layout.js';
 import { register } from './registry.js';
 
 export const OP_ADD = 0;
@@ -40,15 +40,15 @@ export function setLazy(
   aux: number,
 ): void {
   const s = c.s;
-  s[LF_OP] = (kind << 2) | sizeIndex(sz);
-  s[LF_DST] = d;
-  s[LF_SRC] = x;
-  s[LF_RES] = r;
-  s[LF_AUX] = aux;
+  s[S.LF_OP] = (kind << 2) | sizeIndex(sz);
+  s[S.LF_DST] = d;
+  s[S.LF_SRC] = x;
+  s[S.LF_RES] = r;
+  s[S.LF_AUX] = aux;
   if (sz === 8) {
-    s[LF_DST_HI] = dh;
-    s[LF_SRC_HI] = xh;
-    s[LF_RES_HI] = rh;
+    s[S.LF_DST_HI] = dh;
+    s[S.LF_SRC_HI] = xh;
+    s[S.LF_RES_HI] = rh;
   }
 }
 
@@ -135,42 +135,42 @@ function aluApply(
   const rh = c.vHi;
   if (op !== OP_CMP) {
     if (toE) c.writeBack(p, sz, r, rh);
-    else c.writeReg(c.pool[p + D_REG], sz, r, rh);
+    else c.writeReg(c.pool[p + D.REG], sz, r, rh);
   }
   setLazy(c, KIND[op], sz, d, dh, x, xh, r, rh, cin);
 }
 
 function immOf(c: Cpu, p: number, sz: number): number {
-  const v = c.pool[p + D_IMM];
-  c.vHi = c.pool[p + D_IMM_HI];
+  const v = c.pool[p + D.IMM];
+  c.vHi = c.pool[p + D.IMM_HI];
   return norm(v, sz);
 }
 
 register({
   alu_EG(c, p) {
     const d_ = c.pool;
-    const sz = d_[p + D_OSZ];
-    const op = d_[p + D_AUX];
-    const x = c.readReg(d_[p + D_REG], sz);
+    const sz = d_[p + D.OSZ];
+    const op = d_[p + D.AUX];
+    const x = c.readReg(d_[p + D.REG], sz);
     const xh = c.vHi;
     const d = op === OP_CMP ? c.readE(p, sz) : c.readEw(p, sz);
     aluApply(c, p, op, sz, d, c.vHi, x, xh, true);
   },
   alu_GE(c, p) {
     const d_ = c.pool;
-    const sz = d_[p + D_OSZ];
+    const sz = d_[p + D.OSZ];
     const x = c.readE(p, sz);
     const xh = c.vHi;
-    const d = c.readReg(d_[p + D_REG], sz);
-    aluApply(c, p, d_[p + D_AUX], sz, d, c.vHi, x, xh, false);
+    const d = c.readReg(d_[p + D.REG], sz);
+    aluApply(c, p, d_[p + D.AUX], sz, d, c.vHi, x, xh, false);
   },
   alu_AI(c, p) {
     const d_ = c.pool;
-    const sz = d_[p + D_OSZ];
+    const sz = d_[p + D.OSZ];
     const x = immOf(c, p, sz);
     const xh = c.vHi;
     const d = c.readReg(0, sz);
-    const op = d_[p + D_AUX];
+    const op = d_[p + D.AUX];
     const cin = op === OP_ADC || op === OP_SBB ? getCF(c.s) : 0;
     const r = aluCompute(op, sz, d, c.vHi, x, xh, cin, c);
     const rh = c.vHi;
@@ -180,52 +180,52 @@ register({
   },
   alu_EI(c, p) {
     const d_ = c.pool;
-    const sz = d_[p + D_OSZ];
-    const op = d_[p + D_AUX];
+    const sz = d_[p + D.OSZ];
+    const op = d_[p + D.AUX];
     const x = immOf(c, p, sz);
     const xh = c.vHi;
     const d = op === OP_CMP ? c.readE(p, sz) : c.readEw(p, sz);
     aluApply(c, p, op, sz, d, c.vHi, x, xh, true);
   },
   test_EG(c, p) {
-    const sz = c.pool[p + D_OSZ];
-    const x = c.readReg(c.pool[p + D_REG], sz);
+    const sz = c.pool[p + D.OSZ];
+    const x = c.readReg(c.pool[p + D.REG], sz);
     const xh = c.vHi;
     const d = c.readE(p, sz);
     setLazy(c, LF_LOGIC, sz, d, c.vHi, x, xh, d & x, c.vHi & xh, 0);
   },
   test_EI(c, p) {
-    const sz = c.pool[p + D_OSZ];
+    const sz = c.pool[p + D.OSZ];
     const x = immOf(c, p, sz);
     const xh = c.vHi;
     const d = c.readE(p, sz);
     setLazy(c, LF_LOGIC, sz, d, c.vHi, x, xh, d & x, c.vHi & xh, 0);
   },
   test_AI(c, p) {
-    const sz = c.pool[p + D_OSZ];
+    const sz = c.pool[p + D.OSZ];
     const x = immOf(c, p, sz);
     const xh = c.vHi;
     const d = c.readReg(0, sz);
     setLazy(c, LF_LOGIC, sz, d, c.vHi, x, xh, d & x, c.vHi & xh, 0);
   },
   incdec_Z(c, p) {
-    const sz = c.pool[p + D_OSZ];
-    const r = c.pool[p + D_REG];
+    const sz = c.pool[p + D.OSZ];
+    const r = c.pool[p + D.REG];
     const d = c.readReg(r, sz);
-    incdec(c, p, sz, d, c.vHi, c.pool[p + D_AUX], false);
+    incdec(c, p, sz, d, c.vHi, c.pool[p + D.AUX], false);
   },
   incdec_E(c, p) {
-    const sz = c.pool[p + D_OSZ];
+    const sz = c.pool[p + D.OSZ];
     const d = c.readEw(p, sz);
-    incdec(c, p, sz, d, c.vHi, c.pool[p + D_AUX], true);
+    incdec(c, p, sz, d, c.vHi, c.pool[p + D.AUX], true);
   },
   not(c, p) {
-    const sz = c.pool[p + D_OSZ];
+    const sz = c.pool[p + D.OSZ];
     const d = c.readEw(p, sz);
     c.writeBack(p, sz, norm(~d, sz), ~c.vHi);
   },
   neg(c, p) {
-    const sz = c.pool[p + D_OSZ];
+    const sz = c.pool[p + D.OSZ];
     const x = c.readEw(p, sz);
     const xh = c.vHi;
     const r = aluCompute(OP_SUB, sz, 0, 0, x, xh, 0, c);
@@ -240,6 +240,6 @@ function incdec(c: Cpu, p: number, sz: number, d: number, dh: number, dec: numbe
   const r = aluCompute(dec ? OP_SUB : OP_ADD, sz, d, dh, 1, 0, 0, c);
   const rh = c.vHi;
   if (toE) c.writeBack(p, sz, r, rh);
-  else c.writeReg(c.pool[p + D_REG], sz, r, rh);
+  else c.writeReg(c.pool[p + D.REG], sz, r, rh);
   setLazy(c, dec ? LF_DEC : LF_INC, sz, d, dh, 1, 0, r, rh, cf);
 }

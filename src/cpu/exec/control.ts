@@ -5,10 +5,10 @@
  * A call checks its target before pushing, so a bad target changes nothing.
  */
 import type { Cpu } from '../cpu.js';
-import { D_ASZ, D_AUX, D_IMM, D_OSZ } from '../decode/record.js';
+import { D } from '../decode/record.js';
 import { cond, getOF, getZF } from '../flags.js';
 import { EV_INT1, EV_INT3, EV_INTO, EV_SOFT_INT } from '../hooks.js';
-import { CS, RIP, RIP_HI, SEG_LIMIT, segSlot } from '../state/layout.js';
+import { CS, S, SEG_LIMIT, segSlot } from '../state/layout.js';
 import { register } from './registry.js';
 
 /** Validate a near branch target (canonical in 64-bit mode, within CS limit otherwise); returns it masked. */
@@ -26,62 +26,62 @@ export function checkTarget(c: Cpu, lo: number, hi: number, osz: number): number
 
 function relTarget(c: Cpu, disp: number, osz: number): number {
   const s = c.s;
-  const t = (s[RIP] >>> 0) + disp;
-  const hi = c.mode === 64 ? (s[RIP_HI] + (t > 0xffffffff ? 1 : t < 0 ? -1 : 0)) | 0 : 0;
+  const t = (s[S.RIP] >>> 0) + disp;
+  const hi = c.mode === 64 ? (s[S.RIP_HI] + (t > 0xffffffff ? 1 : t < 0 ? -1 : 0)) | 0 : 0;
   return checkTarget(c, t | 0, hi, osz);
 }
 
 function go(c: Cpu, lo: number, hi: number): void {
-  c.s[RIP] = lo;
-  c.s[RIP_HI] = hi;
+  c.s[S.RIP] = lo;
+  c.s[S.RIP_HI] = hi;
 }
 
 register({
   jcc(c, p) {
-    if (cond(c.s, c.pool[p + D_AUX])) {
-      const t = relTarget(c, c.pool[p + D_IMM], c.pool[p + D_OSZ]);
+    if (cond(c.s, c.pool[p + D.AUX])) {
+      const t = relTarget(c, c.pool[p + D.IMM], c.pool[p + D.OSZ]);
       go(c, t, c.vHi);
     }
   },
   jmp_rel(c, p) {
-    const t = relTarget(c, c.pool[p + D_IMM], c.pool[p + D_OSZ]);
+    const t = relTarget(c, c.pool[p + D.IMM], c.pool[p + D.OSZ]);
     go(c, t, c.vHi);
   },
   call_rel(c, p) {
-    const osz = c.pool[p + D_OSZ];
-    const t = relTarget(c, c.pool[p + D_IMM], osz);
+    const osz = c.pool[p + D.OSZ];
+    const t = relTarget(c, c.pool[p + D.IMM], osz);
     const th = c.vHi;
-    c.push(osz, c.s[RIP], c.s[RIP_HI]);
+    c.push(osz, c.s[S.RIP], c.s[S.RIP_HI]);
     go(c, t, th);
   },
   jmp_E(c, p) {
-    const osz = c.pool[p + D_OSZ];
+    const osz = c.pool[p + D.OSZ];
     const v = c.readE(p, osz);
     const t = checkTarget(c, v, c.vHi, osz);
     go(c, t, c.vHi);
   },
   call_E(c, p) {
-    const osz = c.pool[p + D_OSZ];
+    const osz = c.pool[p + D.OSZ];
     const v = c.readE(p, osz);
     const t = checkTarget(c, v, c.vHi, osz);
     const th = c.vHi;
-    c.push(osz, c.s[RIP], c.s[RIP_HI]);
+    c.push(osz, c.s[S.RIP], c.s[S.RIP_HI]);
     go(c, t, th);
   },
   ret_near(c, p) {
-    const osz = c.pool[p + D_OSZ];
+    const osz = c.pool[p + D.OSZ];
     c.stackLin(0, osz, false);
     const v = c.readSz(c.aLo, c.aHi, osz);
     const t = checkTarget(c, v, c.vHi, osz);
     const th = c.vHi;
-    c.addSp(osz + c.pool[p + D_IMM]);
+    c.addSp(osz + c.pool[p + D.IMM]);
     go(c, t, th);
   },
   loop(c, p) {
     // Count register by address size: cx, ecx or rcx.
-    const asz = c.pool[p + D_ASZ];
+    const asz = c.pool[p + D.ASZ];
     const s = c.s;
-    const kind = c.pool[p + D_AUX];
+    const kind = c.pool[p + D.AUX];
     let zero: boolean;
     if (kind === 3) {
       zero = asz === 8 ? s[2] === 0 && s[3] === 0 : asz === 4 ? s[2] === 0 : (s[2] & 0xffff) === 0;
@@ -100,7 +100,7 @@ register({
       const count0 = asz === 8 ? lo === 0 && hi === 0 : asz === 4 ? lo === 0 : (lo & 0xffff) === 0;
       const taken = !count0 && (kind === 2 || (kind === 1 ? getZF(s) : !getZF(s)));
       // Check the target before committing the count.
-      const t = taken ? relTarget(c, c.pool[p + D_IMM], c.pool[p + D_OSZ]) : 0;
+      const t = taken ? relTarget(c, c.pool[p + D.IMM], c.pool[p + D.OSZ]) : 0;
       const th = c.vHi;
       s[2] = lo;
       s[3] = asz === 4 && c.mode === 64 ? 0 : hi;
@@ -108,7 +108,7 @@ register({
       return;
     }
     if (zero) {
-      const t = relTarget(c, c.pool[p + D_IMM], c.pool[p + D_OSZ]);
+      const t = relTarget(c, c.pool[p + D.IMM], c.pool[p + D.OSZ]);
       go(c, t, c.vHi);
     }
   },
@@ -116,7 +116,7 @@ register({
     c.softEvent(3, EV_INT3);
   },
   int_n(c, p) {
-    c.softEvent(c.pool[p + D_IMM], EV_SOFT_INT);
+    c.softEvent(c.pool[p + D.IMM], EV_SOFT_INT);
   },
   into(c) {
     if (getOF(c.s)) c.softEvent(4, EV_INTO);

@@ -7,9 +7,9 @@
  * AF cleared); div/idiv leave the flags unchanged (all undefined). The tests mask undefined flags.
  */
 import type { Cpu } from '../cpu.js';
-import { D_AUX, D_IMM, D_IMM_HI, D_OSZ, D_REG } from '../decode/record.js';
+import { D } from '../decode/record.js';
 import { materialize, PARITY } from '../flags.js';
-import { EXC_DE, F_AF, F_CF, F_OF, F_PF, F_SF, F_ZF, FLAGS, GPR } from '../state/layout.js';
+import { EXC_DE, F_AF, F_CF, F_OF, F_PF, F_SF, F_ZF, S } from '../state/layout.js';
 import { norm } from './alu.js';
 import { register } from './registry.js';
 
@@ -116,7 +116,7 @@ function setMulFlags(c: Cpu, overflow: boolean, resLo: number, sz: number): void
   if (PARITY[v & 0xff]) x |= F_PF;
   if (v === 0) x |= F_ZF;
   if (sz < 8 && (v >>> (sz * 8 - 1)) & 1) x |= F_SF;
-  c.s[FLAGS] = f | x;
+  c.s[S.FLAGS] = f | x;
 }
 
 /** Signed full multiply of a and b (size sz, normalised inputs; 64-bit with highs): result words w0..w3. */
@@ -157,13 +157,13 @@ function imulFull(a: number, ah: number, b: number, bh: number, sz: number): voi
 }
 
 function divide(c: Cpu, p: number, signed: boolean): void {
-  const sz = c.pool[p + D_OSZ];
+  const sz = c.pool[p + D.OSZ];
   const s = c.s;
   const d = c.readE(p, sz);
   const dh = c.vHi;
   if (sz === 1 || sz === 2) {
     const bits = sz * 8;
-    const dividend = sz === 1 ? s[GPR] & 0xffff : ((s[GPR + 4] & 0xffff) << 16) | (s[GPR] & 0xffff);
+    const dividend = sz === 1 ? s[S.GPR] & 0xffff : ((s[S.GPR + 4] & 0xffff) << 16) | (s[S.GPR] & 0xffff);
     const n = signed ? (sz === 1 ? (dividend << 16) >> 16 : dividend | 0) : dividend >>> 0;
     const dv = signed ? (d << (32 - bits)) >> (32 - bits) : d;
     if (dv === 0) c.fault(EXC_DE, 0, false);
@@ -171,7 +171,7 @@ function divide(c: Cpu, p: number, signed: boolean): void {
     const r = n - q * dv;
     const lim = signed ? q < -(1 << (bits - 1)) || q > (1 << (bits - 1)) - 1 : q > (1 << bits) - 1;
     if (lim) c.fault(EXC_DE, 0, false);
-    if (sz === 1) s[GPR] = (s[GPR] & ~0xffff) | (q & 0xff) | ((r & 0xff) << 8);
+    if (sz === 1) s[S.GPR] = (s[S.GPR] & ~0xffff) | (q & 0xff) | ((r & 0xff) << 8);
     else {
       c.writeReg(0, 2, q, 0);
       c.writeReg(2, 2, r, 0);
@@ -181,8 +181,8 @@ function divide(c: Cpu, p: number, signed: boolean): void {
   // 32 and 64 bits: dividend rdx:rax (edx:eax).
   let n0: number, n1: number, n2: number, n3: number, dlo: number, dhi: number;
   if (sz === 4) {
-    n0 = s[GPR];
-    n1 = s[GPR + 4];
+    n0 = s[S.GPR];
+    n1 = s[S.GPR + 4];
     n2 = n1 >> 31;
     n3 = n2;
     dlo = d;
@@ -193,10 +193,10 @@ function divide(c: Cpu, p: number, signed: boolean): void {
       dhi = 0;
     }
   } else {
-    n0 = s[GPR];
-    n1 = s[GPR + 1];
-    n2 = s[GPR + 4];
-    n3 = s[GPR + 5];
+    n0 = s[S.GPR];
+    n1 = s[S.GPR + 1];
+    n2 = s[S.GPR + 4];
+    n3 = s[S.GPR + 5];
     dlo = d;
     dhi = dh;
   }
@@ -287,28 +287,28 @@ function divide(c: Cpu, p: number, signed: boolean): void {
 
 register({
   mul(c, p) {
-    const sz = c.pool[p + D_OSZ];
+    const sz = c.pool[p + D.OSZ];
     const s = c.s;
     const b = c.readE(p, sz);
     const bh = c.vHi;
     if (sz === 1) {
-      const r = (s[GPR] & 0xff) * b;
-      s[GPR] = (s[GPR] & ~0xffff) | r;
+      const r = (s[S.GPR] & 0xff) * b;
+      s[S.GPR] = (s[S.GPR] & ~0xffff) | r;
       setMulFlags(c, r > 0xff, r, 1);
     } else if (sz === 2) {
-      const r = (s[GPR] & 0xffff) * b;
+      const r = (s[S.GPR] & 0xffff) * b;
       c.writeReg(0, 2, r, 0);
       c.writeReg(2, 2, r >>> 16, 0);
       setMulFlags(c, r > 0xffff, r, 2);
     } else if (sz === 4) {
-      mulu32(s[GPR], b);
+      mulu32(s[S.GPR], b);
       const lo = w0;
       const hi = w1;
       c.writeReg(0, 4, lo, 0);
       c.writeReg(2, 4, hi, 0);
       setMulFlags(c, hi !== 0, lo, 4);
     } else {
-      mulu64(s[GPR], s[GPR + 1], b, bh);
+      mulu64(s[S.GPR], s[S.GPR + 1], b, bh);
       const r0 = w0,
         r1 = w1,
         r2 = w2,
@@ -316,20 +316,20 @@ register({
       c.writeReg(0, 8, r0, r1);
       c.writeReg(2, 8, r2, r3);
       setMulFlags(c, r2 !== 0 || r3 !== 0, r0, 4);
-      if (r1 < 0) c.s[FLAGS] |= F_SF;
-      else c.s[FLAGS] &= ~F_SF;
-      if (r0 !== 0 || r1 !== 0) c.s[FLAGS] &= ~F_ZF;
+      if (r1 < 0) c.s[S.FLAGS] |= F_SF;
+      else c.s[S.FLAGS] &= ~F_SF;
+      if (r0 !== 0 || r1 !== 0) c.s[S.FLAGS] &= ~F_ZF;
     }
   },
   imul1(c, p) {
-    const sz = c.pool[p + D_OSZ];
+    const sz = c.pool[p + D.OSZ];
     const s = c.s;
     const b = c.readE(p, sz);
     const bh = c.vHi;
-    const a = norm(s[GPR], sz);
-    imulFull(a, s[GPR + 1], b, bh, sz);
+    const a = norm(s[S.GPR], sz);
+    imulFull(a, s[S.GPR + 1], b, bh, sz);
     if (sz === 1) {
-      s[GPR] = (s[GPR] & ~0xffff) | (w0 & 0xffff);
+      s[S.GPR] = (s[S.GPR] & ~0xffff) | (w0 & 0xffff);
       setMulFlags(c, w0 !== (w0 << 24) >> 24, w0, 1);
     } else if (sz === 2) {
       c.writeReg(0, 2, w0, 0);
@@ -352,18 +352,18 @@ register({
     }
   },
   imul2(c, p) {
-    const sz = c.pool[p + D_OSZ];
+    const sz = c.pool[p + D.OSZ];
     const b = c.readE(p, sz);
     const bh = c.vHi;
-    const reg = c.pool[p + D_REG];
+    const reg = c.pool[p + D.REG];
     const a = c.readReg(reg, sz);
     imulTrunc(c, reg, sz, a, c.vHi, b, bh);
   },
   imul3(c, p) {
-    const sz = c.pool[p + D_OSZ];
+    const sz = c.pool[p + D.OSZ];
     const a = c.readE(p, sz);
     const ah = c.vHi;
-    imulTrunc(c, c.pool[p + D_REG], sz, a, ah, norm(c.pool[p + D_IMM], sz), c.pool[p + D_IMM_HI]);
+    imulTrunc(c, c.pool[p + D.REG], sz, a, ah, norm(c.pool[p + D.IMM], sz), c.pool[p + D.IMM_HI]);
   },
   div(c, p) {
     divide(c, p, false);
@@ -372,7 +372,7 @@ register({
     divide(c, p, true);
   },
   bcd(c, p) {
-    bcd(c, c.pool[p + D_AUX], c.pool[p + D_IMM]);
+    bcd(c, c.pool[p + D.AUX], c.pool[p + D.IMM]);
   },
 });
 
@@ -401,8 +401,8 @@ function imulTrunc(c: Cpu, reg: number, sz: number, a: number, ah: number, b: nu
 function bcd(c: Cpu, op: number, imm: number): void {
   const s = c.s;
   const f = materialize(s);
-  let al = s[GPR] & 0xff;
-  let ah = (s[GPR] >> 8) & 0xff;
+  let al = s[S.GPR] & 0xff;
+  let ah = (s[S.GPR] >> 8) & 0xff;
   let cf = f & F_CF;
   let af = f & F_AF;
   const oldAl = al;
@@ -457,10 +457,10 @@ function bcd(c: Cpu, op: number, imm: number): void {
       cf = 0;
       af = 0;
   }
-  s[GPR] = (s[GPR] & ~0xffff) | (ah << 8) | al;
+  s[S.GPR] = (s[S.GPR] & ~0xffff) | (ah << 8) | al;
   out |= cf | af;
   if (PARITY[al]) out |= F_PF;
   if (al === 0) out |= F_ZF;
   if (al & 0x80) out |= F_SF;
-  s[FLAGS] = out;
+  s[S.FLAGS] = out;
 }

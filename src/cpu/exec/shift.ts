@@ -8,9 +8,9 @@
  * Here AF is left unchanged, and OF follows the count-1 formula for every count.
  */
 import type { Cpu } from '../cpu.js';
-import { D_AUX, D_IMM, D_OSZ, D_REG } from '../decode/record.js';
+import { D } from '../decode/record.js';
 import { materialize, PARITY } from '../flags.js';
-import { F_CF, F_OF, F_PF, F_SF, F_ZF, FLAGS } from '../state/layout.js';
+import { F_CF, F_OF, F_PF, F_SF, F_ZF, S } from '../state/layout.js';
 import { register } from './registry.js';
 
 const ROL = 0;
@@ -57,7 +57,7 @@ function shr64(lo: number, hi: number, n: number, sar: boolean): void {
 
 function setFlags(c: Cpu, mask: number, bits: number): void {
   const f = materialize(c.s);
-  c.s[FLAGS] = (f & ~mask) | bits;
+  c.s[S.FLAGS] = (f & ~mask) | bits;
 }
 
 /** SF ZF PF of a normalised result. */
@@ -77,7 +77,7 @@ function szp(sz: number, lo: number, hi: number): number {
 
 /** Execute shift/rotate `op` of the E operand by `count` (unmasked). */
 function shiftE(c: Cpu, p: number, op: number, count: number): void {
-  const sz = c.pool[p + D_OSZ];
+  const sz = c.pool[p + D.OSZ];
   const bits = sz * 8;
   const n = count & (sz === 8 ? 63 : 31);
   const v = c.readEw(p, sz);
@@ -233,10 +233,10 @@ function shiftE(c: Cpu, p: number, op: number, count: number): void {
 
 /** shld (left) / shrd of the E operand with the G register by count. */
 function shxd(c: Cpu, p: number, left: boolean, count: number): void {
-  const sz = c.pool[p + D_OSZ];
+  const sz = c.pool[p + D.OSZ];
   const bits = sz * 8;
   const n = count & (sz === 8 ? 63 : 31);
-  const src = c.readReg(c.pool[p + D_REG], sz);
+  const src = c.readReg(c.pool[p + D.REG], sz);
   const srcHi = c.vHi;
   const v = c.readEw(p, sz);
   const vh = c.vHi;
@@ -299,16 +299,16 @@ function shxd(c: Cpu, p: number, left: boolean, count: number): void {
 
 register({
   shift(c, p) {
-    shiftE(c, p, c.pool[p + D_AUX], c.pool[p + D_IMM]);
+    shiftE(c, p, c.pool[p + D.AUX], c.pool[p + D.IMM]);
   },
   shift1(c, p) {
-    shiftE(c, p, c.pool[p + D_AUX], 1);
+    shiftE(c, p, c.pool[p + D.AUX], 1);
   },
   shiftcl(c, p) {
-    shiftE(c, p, c.pool[p + D_AUX], c.s[2] & 0xff);
+    shiftE(c, p, c.pool[p + D.AUX], c.s[2] & 0xff);
   },
   shxd(c, p) {
-    const k = c.pool[p + D_AUX];
-    shxd(c, p, k < 2, k & 1 ? c.s[2] & 0xff : c.pool[p + D_IMM]);
+    const k = c.pool[p + D.AUX];
+    shxd(c, p, k < 2, k & 1 ? c.s[2] & 0xff : c.pool[p + D.IMM]);
   },
 });

@@ -61,6 +61,55 @@ function build(): Record<string, number> {
 
 const L = build();
 
+/**
+ * The same layout as a const enum, so that the compiler inlines the indices (imported `const`
+ * bindings are loaded from module cells at run time, which costs in the hot path). Written out
+ * once here and checked against TABLE by tests/cpu/layout.test.ts.
+ */
+export const enum S {
+  GPR = 0,
+  RIP = 32,
+  RIP_HI = 33,
+  FLAGS = 34,
+  LF_OP = 35,
+  LF_DST = 36,
+  LF_DST_HI = 37,
+  LF_SRC = 38,
+  LF_SRC_HI = 39,
+  LF_RES = 40,
+  LF_RES_HI = 41,
+  LF_AUX = 42,
+  SEGS = 43,
+  GDTR = 83,
+  GDTR_HI = 84,
+  GDTR_LIMIT = 85,
+  IDTR = 86,
+  IDTR_HI = 87,
+  IDTR_LIMIT = 88,
+  CR0 = 89,
+  CR2 = 90,
+  CR2_HI = 91,
+  CR3 = 92,
+  CR3_HI = 93,
+  CR4 = 94,
+  CR8 = 95,
+  EFER = 96,
+  DR = 97,
+  MSR_STAR = 113,
+  MSR_LSTAR = 115,
+  MSR_CSTAR = 117,
+  MSR_SFMASK = 119,
+  MSR_KGSBASE = 120,
+  MSR_SYSENTER_CS = 122,
+  MSR_SYSENTER_ESP = 123,
+  MSR_SYSENTER_EIP = 125,
+  MSR_TSC_AUX = 127,
+  CPL = 128,
+  EXC_VECTOR = 129,
+  EXC_ERR = 130,
+  EXC_HAS_ERR = 131,
+}
+
 export const GPR = L.GPR;
 export const RIP = L.RIP;
 export const RIP_HI = L.RIP + 1;
