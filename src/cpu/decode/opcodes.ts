@@ -6,16 +6,21 @@
  *
  * opcode: '00' (one-byte map), '0F B6' (two-byte map), '0F 38 F0', '0F 3A 0F'; '/n' selects a
  * ModRM.reg group member; 'r' suffix ('0F 01/7 r0') selects a mod=3 form by ModRM.rm; 'm'
- * suffix ('/1 m') selects the memory form only. A mandatory prefix is written first ('F3 0F B8').
+ * suffix ('/1 m') selects the memory form only. A mandatory prefix is written first ('F3 0F B8');
+ * 'NP' ('NP 0F 10') means none of 66/F2/F3 may be present. The mandatory prefix of an instruction
+ * is the last F2/F3 if any (they take precedence over 66), else 66; a row with no mandatory
+ * prefix matches any.
  *
  * Operands (decoding only looks at their shape):
  *   E/G/M/R/S/C/D with size b, w, d, q, v, y, z (ModRM), Z (register in the opcode's low bits),
+ *   MMX/SSE registers V/P (ModRM.reg), W/Q (register or memory), U/N (register only),
  *   Ib (zero-extended), Ibs (sign-extended to the operand size), Iw, Iz (16/32, sign-extended to 64),
  *   Iv (16/32/64), Jb Jz (relative), Ap (far pointer), Ob Ov (moffs), fixed registers (AL, rAX, CL, DX, 1).
  * Flags: L lock allowed; i64 invalid in 64-bit mode; o64 only in 64-bit mode; d64 default 64-bit
- *   operand size in 64-bit mode; f64 forced 64-bit operand size in 64-bit mode (near branches,
- *   Intel semantics: 66 is ignored); nomem the ModRM must be a register (mod=3) else #UD;
- *   ign the ModRM.mod field is ignored and rm is a register (mov cr/dr).
+ *   operand size in 64-bit mode; f64 64-bit operand size in 64-bit mode (near branches; 66 selects
+ *   16 bits as on AMD, the host of the differential tests; Intel ignores 66 there); nomem the ModRM must be a register (mod=3) else #UD;
+ *   ign the ModRM.mod field is ignored and rm is a register (mov cr/dr); cr ModRM.reg (with REX.R)
+ *   must name CR0, CR2, CR3, CR4 or (64-bit mode) CR8, else #UD; dr REX.R must be clear (DR0-DR7).
  * Handler names are resolved against the registry (exec/registry.ts) when the tables are built;
  * a name that no exec family registers is a startup error.
  */
@@ -84,22 +89,238 @@ function shiftRows(): Row[] {
   return rows;
 }
 
-/** x87 (D8-DF) and SSE rows: decoded for length so nothing silently misbehaves; executed as #UD until implemented. */
-function fpuSseRows(): Row[] {
+/**
+ * x87 rows (D8-DF): every defined form, decoded for length and executed as #UD ('unimpl:0') until
+ * the x87 family exists. Memory forms are all defined except the reserved ModRM.reg values below;
+ * register forms (mod=3) are all defined except the reserved ModRM bytes below (SDM vol. 2 A.5;
+ * the undocumented aliases fcom2/fcomp3/fxch4/fcomp5/fxch7/fstp1/fstp8/fstp9, ffreep, feni/fdisi/
+ * fsetpm are defined, as on the hardware).
+ */
+const X87_RESERVED_MEM: Record<number, number[]> = { 0xd9: [1], 0xdb: [4, 6], 0xdd: [5] };
+const X87_RESERVED_REG: Record<number, string> = {
+  0xd9: 'D1-D7 E2 E3 E6 E7 EF',
+  0xda: 'E0-E8 EA-FF',
+  0xdb: 'E5-E7 F8-FF',
+  0xdd: 'F0-FF',
+  0xde: 'D8 DA-DF',
+  0xdf: 'E1-E7 F8-FF',
+};
+
+function x87Rows(): Row[] {
   const rows: Row[] = [];
-  for (let op = 0xd8; op <= 0xdf; op++) rows.push([hx(op), 'x87 E', 'unimpl:0']);
-  const sse = [
-    0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f,
-  ];
-  for (let op = 0x50; op <= 0x6f; op++) sse.push(op);
-  sse.push(0x74, 0x75, 0x76, 0x7c, 0x7d, 0x7e, 0x7f, 0xd0);
-  for (let op = 0xd1; op <= 0xfe; op++) sse.push(op);
-  for (const op of sse) rows.push([`0F ${hx(op)}`, 'sse G,E', 'unimpl:1']);
-  rows.push(['0F 77', 'emms', 'unimpl:1']);
-  for (const op of [0x70, 0xc2, 0xc4, 0xc5, 0xc6]) rows.push([`0F ${hx(op)}`, 'sse G,E,Ib', 'unimpl:1']);
-  for (const op of [0x71, 0x72, 0x73]) rows.push([`0F ${hx(op)}`, 'sse R,Ib', 'unimpl:1', 'nomem']);
-  rows.push(['0F 38 *', 'sse G,E', 'unimpl:1']);
-  rows.push(['0F 3A *', 'sse G,E,Ib', 'unimpl:1']);
+  for (let op = 0xd8; op <= 0xdf; op++) {
+    const reserved = new Set<number>();
+    for (const w of (X87_RESERVED_REG[op] ?? '').split(' ').filter((x) => x !== '')) {
+      const [a, b = a] = w.split('-').map((x) => parseInt(x, 16));
+      for (let m = a; m <= b; m++) reserved.add(m);
+    }
+    for (let reg = 0; reg < 8; reg++) {
+      if (!(X87_RESERVED_MEM[op] ?? []).includes(reg)) rows.push([`${hx(op)}/${reg} m`, 'x87 M', 'unimpl:0']);
+      const rms = [0, 1, 2, 3, 4, 5, 6, 7].filter((rm) => !reserved.has(0xc0 | (reg << 3) | rm));
+      if (rms.length === 8) rows.push([`${hx(op)}/${reg} r`, 'x87 R', 'unimpl:0']);
+      else for (const rm of rms) rows.push([`${hx(op)}/${reg} r${rm}`, 'x87 R', 'unimpl:0']);
+    }
+  }
+  return rows;
+}
+
+/**
+ * MMX and SSE..SSE4.2 rows, decoded for length and validity and executed as #UD ('unimpl:1') until
+ * the SSE family exists. One line per opcode: the instruction under each mandatory prefix (NP =
+ * none of 66/F2/F3; the last F2/F3 takes precedence over 66), in the manual's operand letters:
+ * V/P an xmm/mmx register in ModRM.reg, W/Q an xmm/mmx register or memory, U/N an xmm/mmx register
+ * in ModRM.rm (mod=3 only), M memory only. A prefix not listed is #UD. AES, PCLMULQDQ, SHA, GFNI,
+ * SSE4A, VMX and the other extensions sharing these maps are not listed: #UD.
+ */
+const MMX_SSE2 = (m: string): string => `NP ${m} P,Q | 66 ${m} V,W`;
+const PS_PD = (m: string): string => `NP ${m}ps V,W | 66 ${m}pd V,W`;
+const PS_PD_SS_SD = (m: string): string => `${PS_PD(m)} | F3 ${m}ss V,W | F2 ${m}sd V,W`;
+const SSE_TABLE: readonly (readonly [string, string])[] = [
+  ['0F 10', 'NP movups V,W | 66 movupd V,W | F3 movss V,W | F2 movsd V,W'],
+  ['0F 11', 'NP movups W,V | 66 movupd W,V | F3 movss W,V | F2 movsd W,V'],
+  ['0F 12 m', 'NP movlps V,M | 66 movlpd V,M'],
+  ['0F 12 r', 'NP movhlps V,U'],
+  ['0F 12', 'F3 movsldup V,W | F2 movddup V,W'],
+  ['0F 13', 'NP movlps M,V | 66 movlpd M,V'],
+  ['0F 14', PS_PD('unpckl')],
+  ['0F 15', PS_PD('unpckh')],
+  ['0F 16 m', 'NP movhps V,M | 66 movhpd V,M'],
+  ['0F 16 r', 'NP movlhps V,U'],
+  ['0F 16', 'F3 movshdup V,W'],
+  ['0F 17', 'NP movhps M,V | 66 movhpd M,V'],
+  ['0F 28', 'NP movaps V,W | 66 movapd V,W'],
+  ['0F 29', 'NP movaps W,V | 66 movapd W,V'],
+  ['0F 2A', 'NP cvtpi2ps V,Q | 66 cvtpi2pd V,Q | F3 cvtsi2ss V,Ey | F2 cvtsi2sd V,Ey'],
+  ['0F 2B', 'NP movntps M,V | 66 movntpd M,V'],
+  ['0F 2C', 'NP cvttps2pi P,W | 66 cvttpd2pi P,W | F3 cvttss2si Gy,W | F2 cvttsd2si Gy,W'],
+  ['0F 2D', 'NP cvtps2pi P,W | 66 cvtpd2pi P,W | F3 cvtss2si Gy,W | F2 cvtsd2si Gy,W'],
+  ['0F 2E', 'NP ucomiss V,W | 66 ucomisd V,W'],
+  ['0F 2F', 'NP comiss V,W | 66 comisd V,W'],
+  ['0F 50', 'NP movmskps Gd,U | 66 movmskpd Gd,U'],
+  ['0F 51', PS_PD_SS_SD('sqrt')],
+  ['0F 52', 'NP rsqrtps V,W | F3 rsqrtss V,W'],
+  ['0F 53', 'NP rcpps V,W | F3 rcpss V,W'],
+  ['0F 54', PS_PD('and')],
+  ['0F 55', PS_PD('andn')],
+  ['0F 56', PS_PD('or')],
+  ['0F 57', PS_PD('xor')],
+  ['0F 58', PS_PD_SS_SD('add')],
+  ['0F 59', PS_PD_SS_SD('mul')],
+  ['0F 5A', 'NP cvtps2pd V,W | 66 cvtpd2ps V,W | F3 cvtss2sd V,W | F2 cvtsd2ss V,W'],
+  ['0F 5B', 'NP cvtdq2ps V,W | 66 cvtps2dq V,W | F3 cvttps2dq V,W'],
+  ['0F 5C', PS_PD_SS_SD('sub')],
+  ['0F 5D', PS_PD_SS_SD('min')],
+  ['0F 5E', PS_PD_SS_SD('div')],
+  ['0F 5F', PS_PD_SS_SD('max')],
+  ['0F 60', MMX_SSE2('punpcklbw')],
+  ['0F 61', MMX_SSE2('punpcklwd')],
+  ['0F 62', MMX_SSE2('punpckldq')],
+  ['0F 63', MMX_SSE2('packsswb')],
+  ['0F 64', MMX_SSE2('pcmpgtb')],
+  ['0F 65', MMX_SSE2('pcmpgtw')],
+  ['0F 66', MMX_SSE2('pcmpgtd')],
+  ['0F 67', MMX_SSE2('packuswb')],
+  ['0F 68', MMX_SSE2('punpckhbw')],
+  ['0F 69', MMX_SSE2('punpckhwd')],
+  ['0F 6A', MMX_SSE2('punpckhdq')],
+  ['0F 6B', MMX_SSE2('packssdw')],
+  ['0F 6C', '66 punpcklqdq V,W'],
+  ['0F 6D', '66 punpckhqdq V,W'],
+  ['0F 6E', 'NP movd P,Ey | 66 movd V,Ey'],
+  ['0F 6F', 'NP movq P,Q | 66 movdqa V,W | F3 movdqu V,W'],
+  ['0F 70', 'NP pshufw P,Q,Ib | 66 pshufd V,W,Ib | F3 pshufhw V,W,Ib | F2 pshuflw V,W,Ib'],
+  ['0F 71/2', 'NP psrlw N,Ib | 66 psrlw U,Ib'],
+  ['0F 71/4', 'NP psraw N,Ib | 66 psraw U,Ib'],
+  ['0F 71/6', 'NP psllw N,Ib | 66 psllw U,Ib'],
+  ['0F 72/2', 'NP psrld N,Ib | 66 psrld U,Ib'],
+  ['0F 72/4', 'NP psrad N,Ib | 66 psrad U,Ib'],
+  ['0F 72/6', 'NP pslld N,Ib | 66 pslld U,Ib'],
+  ['0F 73/2', 'NP psrlq N,Ib | 66 psrlq U,Ib'],
+  ['0F 73/3', '66 psrldq U,Ib'],
+  ['0F 73/6', 'NP psllq N,Ib | 66 psllq U,Ib'],
+  ['0F 73/7', '66 pslldq U,Ib'],
+  ['0F 74', MMX_SSE2('pcmpeqb')],
+  ['0F 75', MMX_SSE2('pcmpeqw')],
+  ['0F 76', MMX_SSE2('pcmpeqd')],
+  ['0F 77', 'NP emms'],
+  ['0F 7C', '66 haddpd V,W | F2 haddps V,W'],
+  ['0F 7D', '66 hsubpd V,W | F2 hsubps V,W'],
+  ['0F 7E', 'NP movd Ey,P | 66 movd Ey,V | F3 movq V,W'],
+  ['0F 7F', 'NP movq Q,P | 66 movdqa W,V | F3 movdqu W,V'],
+  ['0F C2', 'NP cmpps V,W,Ib | 66 cmppd V,W,Ib | F3 cmpss V,W,Ib | F2 cmpsd V,W,Ib'],
+  ['0F C4', 'NP pinsrw P,Ed,Ib | 66 pinsrw V,Ed,Ib'],
+  ['0F C5', 'NP pextrw Gd,N,Ib | 66 pextrw Gd,U,Ib'],
+  ['0F C6', 'NP shufps V,W,Ib | 66 shufpd V,W,Ib'],
+  ['0F D0', '66 addsubpd V,W | F2 addsubps V,W'],
+  ['0F D1', MMX_SSE2('psrlw')],
+  ['0F D2', MMX_SSE2('psrld')],
+  ['0F D3', MMX_SSE2('psrlq')],
+  ['0F D4', MMX_SSE2('paddq')],
+  ['0F D5', MMX_SSE2('pmullw')],
+  ['0F D6', '66 movq W,V | F3 movq2dq V,N | F2 movdq2q P,U'],
+  ['0F D7', 'NP pmovmskb Gd,N | 66 pmovmskb Gd,U'],
+  ['0F D8', MMX_SSE2('psubusb')],
+  ['0F D9', MMX_SSE2('psubusw')],
+  ['0F DA', MMX_SSE2('pminub')],
+  ['0F DB', MMX_SSE2('pand')],
+  ['0F DC', MMX_SSE2('paddusb')],
+  ['0F DD', MMX_SSE2('paddusw')],
+  ['0F DE', MMX_SSE2('pmaxub')],
+  ['0F DF', MMX_SSE2('pandn')],
+  ['0F E0', MMX_SSE2('pavgb')],
+  ['0F E1', MMX_SSE2('psraw')],
+  ['0F E2', MMX_SSE2('psrad')],
+  ['0F E3', MMX_SSE2('pavgw')],
+  ['0F E4', MMX_SSE2('pmulhuw')],
+  ['0F E5', MMX_SSE2('pmulhw')],
+  ['0F E6', '66 cvttpd2dq V,W | F3 cvtdq2pd V,W | F2 cvtpd2dq V,W'],
+  ['0F E7', 'NP movntq M,P | 66 movntdq M,V'],
+  ['0F E8', MMX_SSE2('psubsb')],
+  ['0F E9', MMX_SSE2('psubsw')],
+  ['0F EA', MMX_SSE2('pminsw')],
+  ['0F EB', MMX_SSE2('por')],
+  ['0F EC', MMX_SSE2('paddsb')],
+  ['0F ED', MMX_SSE2('paddsw')],
+  ['0F EE', MMX_SSE2('pmaxsw')],
+  ['0F EF', MMX_SSE2('pxor')],
+  ['0F F0', 'F2 lddqu V,M'],
+  ['0F F1', MMX_SSE2('psllw')],
+  ['0F F2', MMX_SSE2('pslld')],
+  ['0F F3', MMX_SSE2('psllq')],
+  ['0F F4', MMX_SSE2('pmuludq')],
+  ['0F F5', MMX_SSE2('pmaddwd')],
+  ['0F F6', MMX_SSE2('psadbw')],
+  ['0F F7', 'NP maskmovq P,N | 66 maskmovdqu V,U'],
+  ['0F F8', MMX_SSE2('psubb')],
+  ['0F F9', MMX_SSE2('psubw')],
+  ['0F FA', MMX_SSE2('psubd')],
+  ['0F FB', MMX_SSE2('psubq')],
+  ['0F FC', MMX_SSE2('paddb')],
+  ['0F FD', MMX_SSE2('paddw')],
+  ['0F FE', MMX_SSE2('paddd')],
+  // 0F 38: SSSE3 (MMX and xmm forms), SSE4.1, SSE4.2 (crc32 is with the integer rows).
+  ...['pshufb', 'phaddw', 'phaddd', 'phaddsw', 'pmaddubsw', 'phsubw', 'phsubd', 'phsubsw']
+    .concat(['psignb', 'psignw', 'psignd', 'pmulhrsw'])
+    .map((m, i): [string, string] => [`0F 38 ${hx(i)}`, MMX_SSE2(m)]),
+  ['0F 38 10', '66 pblendvb V,W'],
+  ['0F 38 14', '66 blendvps V,W'],
+  ['0F 38 15', '66 blendvpd V,W'],
+  ['0F 38 17', '66 ptest V,W'],
+  ['0F 38 1C', MMX_SSE2('pabsb')],
+  ['0F 38 1D', MMX_SSE2('pabsw')],
+  ['0F 38 1E', MMX_SSE2('pabsd')],
+  ...['pmovsxbw', 'pmovsxbd', 'pmovsxbq', 'pmovsxwd', 'pmovsxwq', 'pmovsxdq'].map(
+    (m, i): [string, string] => [`0F 38 ${hx(0x20 + i)}`, `66 ${m} V,W`],
+  ),
+  ['0F 38 28', '66 pmuldq V,W'],
+  ['0F 38 29', '66 pcmpeqq V,W'],
+  ['0F 38 2A', '66 movntdqa V,M'],
+  ['0F 38 2B', '66 packusdw V,W'],
+  ...['pmovzxbw', 'pmovzxbd', 'pmovzxbq', 'pmovzxwd', 'pmovzxwq', 'pmovzxdq'].map(
+    (m, i): [string, string] => [`0F 38 ${hx(0x30 + i)}`, `66 ${m} V,W`],
+  ),
+  ['0F 38 37', '66 pcmpgtq V,W'],
+  ...[
+    'pminsb',
+    'pminsd',
+    'pminuw',
+    'pminud',
+    'pmaxsb',
+    'pmaxsd',
+    'pmaxuw',
+    'pmaxud',
+    'pmulld',
+    'phminposuw',
+  ].map((m, i): [string, string] => [`0F 38 ${hx(0x38 + i)}`, `66 ${m} V,W`]),
+  // 0F 3A: SSE4.1/SSE4.2 with an imm8, and SSSE3 palignr.
+  ...['roundps', 'roundpd', 'roundss', 'roundsd', 'blendps', 'blendpd', 'pblendw'].map(
+    (m, i): [string, string] => [`0F 3A ${hx(0x08 + i)}`, `66 ${m} V,W,Ib`],
+  ),
+  ['0F 3A 0F', 'NP palignr P,Q,Ib | 66 palignr V,W,Ib'],
+  ['0F 3A 14', '66 pextrb Ed,V,Ib'],
+  ['0F 3A 15', '66 pextrw Ed,V,Ib'],
+  ['0F 3A 16', '66 pextrd Ey,V,Ib'],
+  ['0F 3A 17', '66 extractps Ed,V,Ib'],
+  ['0F 3A 20', '66 pinsrb V,Ed,Ib'],
+  ['0F 3A 21', '66 insertps V,W,Ib'],
+  ['0F 3A 22', '66 pinsrd V,Ey,Ib'],
+  ['0F 3A 40', '66 dpps V,W,Ib'],
+  ['0F 3A 41', '66 dppd V,W,Ib'],
+  ['0F 3A 42', '66 mpsadbw V,W,Ib'],
+  ['0F 3A 60', '66 pcmpestrm V,W,Ib'],
+  ['0F 3A 61', '66 pcmpestri V,W,Ib'],
+  ['0F 3A 62', '66 pcmpistrm V,W,Ib'],
+  ['0F 3A 63', '66 pcmpistri V,W,Ib'],
+];
+
+function sseRows(): Row[] {
+  const rows: Row[] = [];
+  for (const [opcode, alts] of SSE_TABLE) {
+    for (const alt of alts.split(' | ')) {
+      const [pfx, ...syntax] = alt.split(' ');
+      rows.push([`${pfx} ${opcode}`, syntax.join(' '), 'unimpl:1']);
+    }
+  }
   return rows;
 }
 
@@ -108,7 +329,8 @@ export const ROWS: readonly Row[] = [
   ...ccRows(),
   ...regRows(),
   ...shiftRows(),
-  ...fpuSseRows(),
+  ...x87Rows(),
+  ...sseRows(),
   // segment pushes and pops, BCD
   ['06', 'push ES', 'push_seg:0', 'i64'],
   ['07', 'pop ES', 'pop_seg:0', 'i64'],
@@ -150,16 +372,18 @@ export const ROWS: readonly Row[] = [
   ['89', 'mov Ev,Gv', 'mov_EG'],
   ['8A', 'mov Gb,Eb', 'mov_GE'],
   ['8B', 'mov Gv,Ev', 'mov_GE'],
-  ['8C', 'mov Ev,Sw', 'mov_ES'],
+  // Sreg in ModRM.reg: 6 and 7 name no segment register, and mov cs,Ew is undefined.
+  ...[0, 1, 2, 3, 4, 5].map((r): Row => [`8C/${r}`, 'mov Ev,Sw', 'mov_ES']),
   ['8D', 'lea Gv,M', 'lea'],
-  ['8E', 'mov Sw,Ew', 'mov_SE'],
-  ['90', 'nop', 'xchg_ZA'],
-  ['F3 90', 'pause', 'nop'],
+  ...[0, 2, 3, 4, 5].map((r): Row => [`8E/${r}`, 'mov Sw,Ew', 'mov_SE']),
+  // 90 and F3 90 (pause) are nops; with REX.B (even after F3) they are xchg r8,rAX.
+  ['90', 'xchg Zv,rAX', 'xchg_ZA'],
   ['98', 'cbw', 'cbw'],
   ['99', 'cwd', 'cwd'],
   ['9B', 'fwait', 'fwait'],
   ['9E', 'sahf', 'sahf'],
   ['9F', 'lahf', 'lahf'],
+  ['D6', 'salc', 'salc', 'i64'],
   ['A0', 'mov AL,Ob', 'mov_AO'],
   ['A1', 'mov rAX,Ov', 'mov_AO'],
   ['A2', 'mov Ob,AL', 'mov_OA'],
@@ -173,9 +397,13 @@ export const ROWS: readonly Row[] = [
   ['0F B7', 'movzx Gv,Ew', 'movzx:2'],
   ['0F BE', 'movsx Gv,Eb', 'movsx:1'],
   ['0F BF', 'movsx Gv,Ew', 'movsx:2'],
-  ['0F C3', 'movnti My,Gy', 'movnti'],
-  ['0F 38 F0', 'movbe Gv,Mv', 'movbe:0'],
-  ['0F 38 F1', 'movbe Mv,Gv', 'movbe:1'],
+  ['NP 0F C3', 'movnti My,Gy', 'movnti'],
+  ['NP 0F 38 F0', 'movbe Gv,Mv', 'movbe:0'],
+  ['66 0F 38 F0', 'movbe Gv,Mv', 'movbe:0'],
+  ['NP 0F 38 F1', 'movbe Mv,Gv', 'movbe:1'],
+  ['66 0F 38 F1', 'movbe Mv,Gv', 'movbe:1'],
+  ['F2 0F 38 F0', 'crc32 Gd,Eb', 'unimpl:1'],
+  ['F2 0F 38 F1', 'crc32 Gd,Ev', 'unimpl:1'],
   ['0F B0', 'cmpxchg Eb,Gb', 'cmpxchg', 'L'],
   ['0F B1', 'cmpxchg Ev,Gv', 'cmpxchg', 'L'],
   ['0F C0', 'xadd Eb,Gb', 'xadd', 'L'],
@@ -298,12 +526,12 @@ export const ROWS: readonly Row[] = [
   ['0F 01/4', 'smsw Ew', 'smsw'],
   ['0F 01/6', 'lmsw Ew', 'lmsw'],
   ['0F 01/7 m', 'invlpg M', 'invlpg'],
-  ['0F 01/1 r0', 'monitor', 'monitor'],
-  ['0F 01/1 r1', 'mwait', 'mwait'],
-  ['0F 01/1 r2', 'clac', 'clac'],
-  ['0F 01/1 r3', 'stac', 'stac'],
-  ['0F 01/2 r0', 'xgetbv', 'xgetbv'],
-  ['0F 01/2 r1', 'xsetbv', 'xsetbv'],
+  ['NP 0F 01/1 r0', 'monitor', 'monitor'],
+  ['NP 0F 01/1 r1', 'mwait', 'mwait'],
+  ['NP 0F 01/1 r2', 'clac', 'clac'],
+  ['NP 0F 01/1 r3', 'stac', 'stac'],
+  ['NP 0F 01/2 r0', 'xgetbv', 'xgetbv'],
+  ['NP 0F 01/2 r1', 'xsetbv', 'xsetbv'],
   ['0F 01/7 r0', 'swapgs', 'swapgs', 'o64'],
   ['0F 01/7 r1', 'rdtscp', 'rdtscp'],
   ['0F 02', 'lar Gv,Ew', 'larlsl:0'],
@@ -316,8 +544,8 @@ export const ROWS: readonly Row[] = [
   ['0F 0B', 'ud2', 'ud'],
   ['0F B9', 'ud1 Gv,Ev', 'ud'],
   ['0F FF', 'ud0 Gv,Ev', 'ud'],
-  ['0F 0D', 'prefetch M', 'nop'],
-  ['0F 18', 'prefetch M', 'nop'],
+  ['0F 0D', 'prefetch M', 'nop'], // prefetch/prefetchw (AMD: /2../7 aliases); mod=3 is #UD on the host (iced: a NOP)
+  ['0F 18', 'nop Ev', 'nop'], // prefetchnta/t0/t1/t2 M; other forms reserved NOPs
   ['0F 19', 'nop Ev', 'nop'],
   ['0F 1A', 'nop Ev', 'nop'],
   ['0F 1B', 'nop Ev', 'nop'],
@@ -325,10 +553,10 @@ export const ROWS: readonly Row[] = [
   ['0F 1D', 'nop Ev', 'nop'],
   ['0F 1E', 'nop Ev', 'nop'],
   ['0F 1F', 'nop Ev', 'nop'],
-  ['0F 20', 'mov Rd,Cd', 'mov_RC', 'ign'],
-  ['0F 21', 'mov Rd,Dd', 'mov_RD', 'ign'],
-  ['0F 22', 'mov Cd,Rd', 'mov_CR', 'ign'],
-  ['0F 23', 'mov Dd,Rd', 'mov_DR', 'ign'],
+  ['0F 20', 'mov Rd,Cd', 'mov_RC', 'ign cr'],
+  ['0F 21', 'mov Rd,Dd', 'mov_RD', 'ign dr'],
+  ['0F 22', 'mov Cd,Rd', 'mov_CR', 'ign cr'],
+  ['0F 23', 'mov Dd,Rd', 'mov_DR', 'ign dr'],
   ['0F 30', 'wrmsr', 'wrmsr'],
   ['0F 31', 'rdtsc', 'rdtsc'],
   ['0F 32', 'rdmsr', 'rdmsr'],
@@ -336,20 +564,22 @@ export const ROWS: readonly Row[] = [
   ['0F 34', 'sysenter', 'sysenter'],
   ['0F 35', 'sysexit', 'sysexit'],
   ['0F A2', 'cpuid', 'cpuid'],
-  ['0F AE/0 m', 'fxsave M', 'unimpl:1'],
-  ['0F AE/1 m', 'fxrstor M', 'unimpl:1'],
-  ['0F AE/2 m', 'ldmxcsr Md', 'unimpl:1'],
-  ['0F AE/3 m', 'stmxcsr Md', 'unimpl:1'],
-  ['0F AE/4 m', 'xsave M', 'unimpl:1'],
-  ['0F AE/5 m', 'xrstor M', 'unimpl:1'],
-  ['0F AE/6 m', 'xsaveopt M', 'unimpl:1'],
-  ['0F AE/7 m', 'clflush M', 'nop'],
-  ['0F AE/5 r', 'lfence', 'nop', 'nomem'],
-  ['0F AE/6 r', 'mfence', 'nop', 'nomem'],
-  ['0F AE/7 r', 'sfence', 'nop', 'nomem'],
-  ['66 0F AE/7 m', 'clflushopt M', 'nop'],
-  ['0F C7/6 r', 'rdrand Rv', 'rdrand'],
-  ['0F C7/7 r', 'rdseed Rv', 'rdrand'],
+  ['NP 0F AE/0 m', 'fxsave M', 'unimpl:1'],
+  ['NP 0F AE/1 m', 'fxrstor M', 'unimpl:1'],
+  ['NP 0F AE/2 m', 'ldmxcsr Md', 'unimpl:1'],
+  ['NP 0F AE/3 m', 'stmxcsr Md', 'unimpl:1'],
+  ['NP 0F AE/4 m', 'xsave M', 'unimpl:1'],
+  ['NP 0F AE/5 m', 'xrstor M', 'unimpl:1'],
+  ['NP 0F AE/6 m', 'xsaveopt M', 'unimpl:1'],
+  ['NP 0F AE/7 m', 'clflush M', 'clflush'],
+  ['NP 0F AE/5 r', 'lfence', 'nop', 'nomem'],
+  ['NP 0F AE/6 r', 'mfence', 'nop', 'nomem'],
+  ['NP 0F AE/7 r', 'sfence', 'nop', 'nomem'],
+  ['66 0F AE/7 m', 'clflushopt M', 'clflush'],
+  ['NP 0F C7/6 r', 'rdrand Rv', 'rdrand'],
+  ['66 0F C7/6 r', 'rdrand Rv', 'rdrand'],
+  ['NP 0F C7/7 r', 'rdseed Rv', 'rdrand'],
+  ['66 0F C7/7 r', 'rdseed Rv', 'rdrand'],
 ];
 
 export { ALU, CC, SHIFT };
