@@ -28,6 +28,13 @@ import { materialize } from './flags.js';
 /** The sentinel thrown (never allocated per fault) when a guest fault interrupts an instruction. */
 export const FAULT = Object.freeze({ fault: true });
 
+// Segment-cache slots used on hot paths, as module constants (imports are not constant-folded).
+const CS_LIMIT = segSlot(CS, SEG_LIMIT);
+const CS_BASE = segSlot(CS, SEG_BASE);
+const SS_ATTR = segSlot(SS, SEG_ATTR);
+const F_AC_BIT = F_AC;
+const CR0_AM_BIT = CR0_AM;
+
 const TLB_BITS = 12;
 const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
@@ -433,7 +440,7 @@ export class Cpu {
   }
 
   private checkAlign(lo: number, sz: number): void {
-    if (sz > 1 && lo & (sz - 1) && this.user && this.s[S.CR0] & CR0_AM && this.s[S.FLAGS] & F_AC)
+    if (sz > 1 && lo & (sz - 1) && this.user && this.s[S.CR0] & CR0_AM_BIT && this.s[S.FLAGS] & F_AC_BIT)
       this.fault(EXC_AC, 0, true);
   }
 
@@ -604,7 +611,7 @@ export class Cpu {
   /** Stack address size: 8 in 64-bit mode, else 4 or 2 by SS.B. */
   stackSize(): number {
     if (this.mode === 64) return 8;
-    return this.s[segSlot(SS, SEG_ATTR)] & (1 << 14) ? 4 : 2;
+    return this.s[SS_ATTR] & (1 << 14) ? 4 : 2;
   }
 
   /** Linear address of SS:rsp+delta into aLo/aHi (checked for an access of sz bytes). */
@@ -664,7 +671,7 @@ export class Cpu {
       return;
     }
     const v = osz === 2 ? lo & 0xffff : lo;
-    if (this.mode !== 64 && v >>> 0 > s[segSlot(CS, SEG_LIMIT)] >>> 0) this.gp(0);
+    if (this.mode !== 64 && v >>> 0 > s[CS_LIMIT] >>> 0) this.gp(0);
     s[S.RIP] = v;
     s[S.RIP_HI] = 0;
   }
@@ -740,6 +747,7 @@ export class Cpu {
   run(budget: number): number {
     const s = this.s;
     const pool = this.pool;
+    const handlers = HANDLERS;
     let n = 0;
     this.stopFlag = false;
     while (n < budget && !this.stopFlag) {
@@ -750,8 +758,8 @@ export class Cpu {
           this.ipLo = lo;
           this.ipHi = hi;
           if (this.mode !== 64) {
-            if (lo >>> 0 > s[segSlot(CS, SEG_LIMIT)] >>> 0) this.gp(0);
-            lo = (lo + s[segSlot(CS, SEG_BASE)]) | 0;
+            if (lo >>> 0 > s[CS_LIMIT] >>> 0) this.gp(0);
+            lo = (lo + s[CS_BASE]) | 0;
             hi = 0;
           }
           if ((lo & ~0xfff) !== this.fetchPage || hi !== this.fetchHi) this.setupFetch(lo, hi);
@@ -763,7 +771,7 @@ export class Cpu {
           s[S.RIP] = t | 0;
           if (t > 0xffffffff) s[S.RIP_HI] = (s[S.RIP_HI] + 1) | 0;
           n++;
-          HANDLERS[pool[p + D.OP]](this, p);
+          handlers[pool[p + D.OP]](this, p);
           if (this.stopFlag) break;
         }
       } catch (e) {
