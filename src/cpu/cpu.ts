@@ -580,12 +580,31 @@ export class Cpu {
     return this.readSz(this.aLo, this.aHi, sz);
   }
 
-  /** Read the E operand for a read-modify-write (segment checked for writing). */
+  /** Read the E operand for a read-modify-write (segment and page checked for writing). */
   readEw(p: number, sz: number): number {
     const d = this.pool;
     if (d[p + D.MEM] === 0) return this.readReg(d[p + D.RM], sz);
     this.lin(p, sz, true);
-    return this.readSz(this.aLo, this.aHi, sz);
+    return this.rmwRead(this.aLo, this.aHi, sz);
+  }
+
+  /**
+   * Read sz bytes that the instruction will write back: the pages are checked for writing first,
+   * so a fault is reported as a write (as the hardware reports a read-modify-write).
+   */
+  rmwRead(lo: number, hi: number, sz: number): number {
+    const i = (lo >>> 12) & TLB_MASK;
+    if (
+      this.tlbTag[i] !== (lo >>> 12) + hi * 1048576 ||
+      !(this.tlbPerm[i] & this.wrMask) ||
+      (lo & 0xfff) > 0x1000 - sz
+    ) {
+      this.checkAlign(lo, sz);
+      this.translate(lo, hi, ACC_WRITE, this.user);
+      const n0 = 0x1000 - (lo & 0xfff);
+      if (n0 < sz) this.translate((lo + n0) | 0, (lo >>> 0) + n0 > 0xffffffff ? (hi + 1) | 0 : hi, ACC_WRITE, this.user);
+    }
+    return this.readSz(lo, hi, sz);
   }
 
   /** Write the E operand back after readE/readEw (memory: the same address). */

@@ -1,8 +1,8 @@
 /**
  * The interpreter side of the differential tests: runs a Case in a flat machine laid out like
  * the native runner's process (CODE at 0x50000000 filled with int3, the code at 0x50000800, DATA
- * at 0x50010000 filled by the same PRNG, GS base = DATA in 64-bit mode, Linux's user selectors)
- * and reports the outcome in the native result's shape.
+ * at 0x50010000 filled by the same PRNG and not executable, GS base = DATA in 64-bit mode, Linux's
+ * user selectors, CR0.AM set as Linux sets it) and reports the outcome in the native result's shape.
  *
  * The hooks model what Linux does to a user process: int n through a DPL-0 gate is #GP with
  * error code n*8+2 at the int instruction; int3 and into are traps (DPL-3 gates); int1 is a trap.
@@ -10,7 +10,18 @@
 import { Cpu } from '../../../src/cpu/cpu.js';
 import { createFlatMachine, type FlatMachine, RecordingHooks } from '../../../src/cpu/flat.js';
 import { EV_FAULT, EV_INT1, EV_INT3, EV_INTO, EV_SOFT_INT } from '../../../src/cpu/hooks.js';
-import { CR2, CR2_HI, GS, RIP, RIP_HI, SEG_BASE, segSlot } from '../../../src/cpu/state/layout.js';
+import { PERM_R, PERM_USER_SHIFT, PERM_W } from '../../../src/cpu/mmu/mmu.js';
+import {
+  CR0,
+  CR0_AM,
+  CR2,
+  CR2_HI,
+  GS,
+  RIP,
+  RIP_HI,
+  SEG_BASE,
+  segSlot,
+} from '../../../src/cpu/state/layout.js';
 import { CODE_ENTRY, DATA_BASE, DATA_SIZE, type Case } from './gen/common.js';
 
 const CODE_BASE = 0x50000000;
@@ -82,7 +93,12 @@ export class EmuRunner {
   constructor(readonly bits: 64 | 32) {
     this.m = createFlatMachine({ memBytes: 0x20000, bits, identity: false });
     this.m.walker.addRegion(CODE_BASE, PHYS_CODE, CODE_SIZE);
-    this.m.walker.addRegion(DATA_BASE, PHYS_DATA, DATA_SIZE);
+    // DATA is mapped read/write, not executable (the runner's PROT_READ | PROT_WRITE).
+    const rw = PERM_R | PERM_W;
+    this.m.walker.addRegion(DATA_BASE, PHYS_DATA, DATA_SIZE, rw | (rw << PERM_USER_SHIFT));
+    // Linux runs with CR0.AM set: EFLAGS.AC turns on alignment checking at CPL 3.
+    this.m.cpu.s[CR0] |= CR0_AM;
+    this.m.cpu.updateAccessMasks();
     const hooks = new LinuxUserHooks();
     this.m.cpu.hooks = hooks;
     this.m.hooks = hooks;

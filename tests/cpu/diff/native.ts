@@ -1,22 +1,29 @@
 /**
- * The native side of the differential tests: builds tests/cpu/diff/runner.c with gcc (64-bit,
- * and -m32) into .cache/, streams cases to it and parses its results.
+ * The native oracle of the CPU differential tests: builds tests/cpu/diff/runner.c with gcc into
+ * .cache/cpu-runner-64 and (-m32) .cache/cpu-runner-32, streams cases to a runner process and
+ * parses its results. runner.c documents the process layout, how a case is run and what each
+ * reported field means; the binary protocol is summarized here too.
  *
- * The 32-bit oracle: where the kernel runs 32-bit programs, the -m32 runner runs on the real CPU.
- * Where it cannot (a kernel without IA-32 emulation, as on this project's CI machines, which
- * also refuse far jumps to the 32-bit user code segment), the same runner runs under qemu-i386
- * (Debian's qemu-user), an emulator: it reports no trap number, so the vector is inferred from
- * the signal (SIGFPE #DE, SIGILL #UD, SIGTRAP at an int3 #BP, SIGSEGV #PF when the error code has
- * the user bit, else #GP), and it does not model segment descriptors. `oracle32()` says which.
+ * Protocol (little-endian). Request, 184 bytes: u32 'CASE', u32 seed, u32 code length (<= 32),
+ * u32 flags (0), u8 code[32], u64 regs[16] (rax rcx rdx rbx rsp rbp rsi rdi r8..r15), u64 rflags;
+ * or u32 'INFO' + 180 zero bytes. Result: u32 'RSLT', u32 kind, u32 signo, u32 trapno, u64 err,
+ * u64 cr2, u64 regs[16], u64 rip, u64 rflags, u32 ndiff, u32 0, ndiff x (u32 offset, u32 byte).
+ * INFO result: u32 'INFO', u32 bits, u64 fields[8].
  *
- * Protocol (little-endian). Request (184 bytes): u32 'CASE', u32 seed, u32 code length, u32 0,
- * u8 code[32], u64 regs[16] (x86 encoding order), u64 rflags. Result: u32 'RSLT', u32 kind
- * (0 int3 reached, 1 other signal, 2 timeout), u32 signo, u32 trapno, u64 err, u64 cr2,
- * u64 regs[16], u64 rip, u64 rflags, u32 ndiff, u32 pad, then ndiff x (u32 offset, u32 byte).
+ * Invariants: results come back in request order, one per request; `rip` is the signal frame's,
+ * unadjusted (a case that ends at one of the int3 bytes reports the int3's address + 1); the
+ * 32-bit runner uses only the low halves of regs[0..7] and reports the rest as 0.
+ *
+ * The 32-bit oracle: where the kernel runs 32-bit programs the -m32 runner runs on the CPU.
+ * Where it cannot (a kernel without IA-32 emulation, like this project's machines, which also
+ * have no usable 32-bit code segment), the same runner runs under qemu-i386 (Debian's
+ * qemu-user), an emulator and so a weaker oracle: it models no alignment check, runs a case's
+ * `int 0x80` as a real system call, and the runner infers the trap number from the signal
+ * (qemu reports none). `oracle32()` says which one is in use.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const CODE_BASE = 0x50000000;
@@ -25,63 +32,97 @@ export const CODE_ENTRY = 0x50000800;
 export const DATA_BASE = 0x50010000;
 export const DATA_SIZE = 0x10000;
 
+/** A case: `regs` holds 16 full 64-bit registers in x86 encoding order (BigInt: test code, not a hot path). */
 export interface NativeCase {
+  /** DATA fill seed (xorshift32, see fillData); 0 stands for 0x9e3779b9. */
   seed: number;
+  /** At most 32 bytes, placed at CODE_ENTRY; the rest of CODE is int3. */
   code: Uint8Array;
-  /** 16 registers, x86 encoding order. */
   regs: BigUint64Array;
   rflags: bigint;
 }
 
 export interface NativeResult {
+  /** 0: ended by SIGTRAP with trapno 3 (an int3), 1: another signal, 2: timed out. */
   kind: number;
   signo: number;
-  /** The trap number (vector); inferred from the signal under qemu-i386. */
+  /** The vector Linux reported (under qemu-i386: inferred by the runner). 0 for timeouts. */
   trapno: number;
   err: bigint;
+  /** The faulting address for trapno 14, else 0. */
   cr2: bigint;
   regs: BigUint64Array;
+  /** The signal frame's RIP, unadjusted. */
   rip: bigint;
   rflags: bigint;
+  /** [DATA offset, new byte] for every byte that differs from the initial fill, ascending (at most 4096). */
   diffs: Array<[number, number]>;
 }
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-const SOURCE = join(ROOT, 'tests/cpu/diff/runner.c');
-const REQ_SIZE = 184;
-const RES_SIZE = 4 * 4 + 8 * 2 + 8 * 16 + 8 * 2 + 8;
-const SIGTRAP = 5;
-const SIGILL = 4;
-const SIGFPE = 8;
+/** The runner process's selectors (and, 64-bit, FS/GS bases; 0 in 32-bit mode). */
+export interface NativeInfo {
+  bits: 32 | 64;
+  cs: number;
+  ss: number;
+  ds: number;
+  es: number;
+  fs: number;
+  gs: number;
+  fsBase: bigint;
+  gsBase: bigint;
+}
 
-/** Compile the runner for `bits` unless the binary is newer than the source; returns its path. */
+const SOURCE = fileURLToPath(new URL('../../../../tests/cpu/diff/runner.c', import.meta.url));
+const CACHE = fileURLToPath(new URL('../../../../.cache/', import.meta.url));
+const MAGIC_CASE = 0x45534143;
+const MAGIC_INFO = 0x4f464e49;
+const MAGIC_RSLT = 0x544c5352;
+const REQ_SIZE = 184;
+const RES_SIZE = 184;
+const INFO_SIZE = 72;
+/** Requests encoded per stdin write. */
+const WRITE_BATCH = 2048;
+/** A runner that produces no output for this long while results are pending is killed. */
+const STALL_MS = 30000;
+
+/** Compile the runner for `bits` unless the binary is newer than runner.c; returns its path. */
 export function buildRunner(bits: 64 | 32): string {
-  const dir = join(ROOT, '.cache');
-  const out = join(dir, `cpu-runner-${bits}`);
+  const out = `${CACHE}cpu-runner-${bits}`;
   if (existsSync(out) && statSync(out).mtimeMs >= statSync(SOURCE).mtimeMs) return out;
-  mkdirSync(dir, { recursive: true });
-  const args = [...(bits === 32 ? ['-m32'] : []), '-O1', '-Wall', '-o', out, SOURCE];
+  mkdirSync(CACHE, { recursive: true });
+  // Build beside the target and rename: test processes running in parallel never see a partial binary.
+  const tmp = `${out}.${process.pid}.tmp`;
+  const args = [...(bits === 32 ? ['-m32'] : []), '-O1', '-Wall', '-o', tmp, SOURCE];
   const r = spawnSync('gcc', args, { encoding: 'utf8' });
   if (r.status !== 0) {
-    const hint = bits === 32 ? ' (for -m32 install gcc-multilib)' : '';
-    throw new Error(`building the CPU oracle failed${hint}: gcc ${args.join(' ')}\n${r.stderr ?? r.error}`);
+    const hint = bits === 32 ? '\nhint: -m32 needs gcc-multilib (apt-get install -y gcc-multilib)' : '';
+    const why = r.error ? String(r.error) : r.stderr;
+    throw new Error(`building the CPU oracle failed: gcc ${args.join(' ')}\n${why}${hint}`);
   }
+  renameSync(tmp, out);
   return out;
 }
 
 let oracle32Cache: 'cpu' | 'qemu-i386' | undefined;
 
-/** How 32-bit cases run here: on the real CPU, or under qemu-i386 when the kernel cannot run 32-bit code. */
+/**
+ * How 32-bit cases run here: on the CPU, or under qemu-i386 when the 32-bit runner does not run
+ * natively (its `--probe` fails, or reports a CPU brand other than the 64-bit runner's).
+ */
 export function oracle32(): 'cpu' | 'qemu-i386' {
   if (oracle32Cache) return oracle32Cache;
+  const brand = spawnSync(buildRunner(64), ['--probe'], { encoding: 'utf8' });
+  if (brand.status !== 0) throw new Error(`the 64-bit CPU oracle does not run: ${brand.stderr ?? brand.error}`);
   const bin = buildRunner(32);
-  const r = spawnSync(bin, ['--probe']);
-  if (r.status === 0) oracle32Cache = 'cpu';
-  else {
-    const q = spawnSync('qemu-i386', [bin, '--probe']);
+  const native = spawnSync(bin, ['--probe'], { encoding: 'utf8' });
+  if (native.status === 0 && native.stdout === brand.stdout) {
+    oracle32Cache = 'cpu';
+  } else {
+    const q = spawnSync('qemu-i386', [bin, '--probe'], { encoding: 'utf8' });
     if (q.status !== 0) {
       throw new Error(
-        'this kernel cannot run 32-bit programs and qemu-i386 is missing: install qemu-user for the 32-bit oracle',
+        'this kernel cannot run 32-bit programs and qemu-i386 does not run them either: ' +
+          `install qemu-user for the 32-bit oracle (${q.error ?? q.stderr})`,
       );
     }
     oracle32Cache = 'qemu-i386';
@@ -89,95 +130,196 @@ export function oracle32(): 'cpu' | 'qemu-i386' {
   return oracle32Cache;
 }
 
-function encode(c: NativeCase): Buffer {
-  const b = Buffer.alloc(REQ_SIZE);
-  b.writeUInt32LE(0x45534143, 0);
-  b.writeUInt32LE(c.seed >>> 0, 4);
-  if (c.code.length > 32) throw new Error('case code longer than 32 bytes');
-  b.writeUInt32LE(c.code.length, 8);
-  b.set(c.code, 16);
-  for (let i = 0; i < 16; i++) b.writeBigUInt64LE(c.regs[i], 48 + 8 * i);
-  b.writeBigUInt64LE(c.rflags, 176);
-  return b;
-}
-
-/** Infer a vector from the signal when the oracle reports none (qemu-i386). */
-function inferVector(r: NativeResult, c: NativeCase): number {
-  switch (r.signo) {
-    case SIGFPE:
-      return 0;
-    case SIGILL:
-      return 6;
-    case SIGTRAP: {
-      const at = Number(r.rip & 0xffffffffn) - 1 - CODE_ENTRY;
-      const byte = at >= 0 && at < c.code.length ? c.code[at] : 0xcc;
-      return byte === 0xcc ? 3 : 1;
-    }
-    default:
-      return r.err & 4n ? 14 : 13;
-  }
-}
-
-/** Run cases natively (one runner process for the whole batch). */
-export async function runNative(bits: 64 | 32, cases: NativeCase[]): Promise<NativeResult[]> {
+/** The runner's command line. */
+function command(bits: 64 | 32): [string, string[]] {
   const bin = buildRunner(bits);
-  const viaQemu = bits === 32 && oracle32() === 'qemu-i386';
-  const child = viaQemu ? spawn('qemu-i386', [bin]) : spawn(bin);
-  const chunks: Buffer[] = [];
+  return bits === 32 && oracle32() === 'qemu-i386' ? ['qemu-i386', [bin]] : [bin, []];
+}
+
+/**
+ * Run one runner process: write the request batches (honouring backpressure), parse the output as
+ * it arrives with `parse` (returns the bytes one complete result takes at `off`, or 0 if it needs
+ * more), and resolve once `expected` results were parsed and the runner exited cleanly.
+ */
+function exchange(
+  bits: 64 | 32,
+  batches: Iterable<Buffer>,
+  expected: number,
+  parse: (buf: Buffer, off: number) => number,
+): Promise<void> {
+  const [file, args] = command(bits);
+  const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => chunks.push(d));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  // If the runner dies, writes fail with EPIPE; its exit status and stderr explain why.
-  child.stdin.on('error', () => {});
-  // A watchdog for the whole batch: the runner's own per-case timer handles runaway guest code,
-  // this catches an oracle that stops making progress.
-  const watchdog = setTimeout(() => child.kill('SIGKILL'), 60000 + cases.length * 5);
-  const done = new Promise<number>((res, rej) => {
-    child.on('error', rej);
-    child.on('close', (code) => {
-      clearTimeout(watchdog);
-      res(code ?? -1);
-    });
-  });
-  // The whole batch at once (a few MB): node buffers it, and a runner that dies cannot leave a
-  // writer waiting for 'drain'.
-  child.stdin.end(Buffer.concat(cases.map(encode)));
-  const code = await done;
-  if (code !== 0) {
-    throw new Error(`CPU oracle exited with status ${code} ${child.signalCode ?? ''}: ${stderr.trim()}`);
-  }
-  const out = Buffer.concat(chunks);
-  const results: NativeResult[] = [];
-  let off = 0;
-  for (const c of cases) {
-    if (off + RES_SIZE > out.length || out.readUInt32LE(off) !== 0x544c5352) {
-      throw new Error(`CPU oracle output is truncated or malformed at result ${results.length}`);
-    }
-    const regs = new BigUint64Array(16);
-    for (let i = 0; i < 16; i++) regs[i] = out.readBigUInt64LE(off + 32 + 8 * i);
-    const ndiff = out.readUInt32LE(off + 176);
-    const diffs: Array<[number, number]> = [];
-    for (let k = 0; k < ndiff; k++) {
-      const at = off + RES_SIZE + 8 * k;
-      diffs.push([out.readUInt32LE(at), out.readUInt32LE(at + 4)]);
-    }
-    const r: NativeResult = {
-      kind: out.readUInt32LE(off + 4),
-      signo: out.readUInt32LE(off + 8),
-      trapno: out.readUInt32LE(off + 12),
-      err: out.readBigUInt64LE(off + 16),
-      cr2: out.readBigUInt64LE(off + 24),
-      regs,
-      rip: out.readBigUInt64LE(off + 160),
-      rflags: out.readBigUInt64LE(off + 168),
-      diffs,
+  let parsed = 0;
+  let pending: Buffer = Buffer.alloc(0);
+  let failure: Error | undefined;
+  let exited = false;
+
+  return new Promise<void>((resolve, reject) => {
+    const fail = (e: Error): void => {
+      failure ??= e;
+      if (!exited) child.kill('SIGKILL');
     };
-    if (viaQemu && r.kind !== 2) {
-      r.trapno = inferVector(r, c);
-      r.kind = r.trapno === 3 && r.signo === SIGTRAP ? 0 : 1;
-    }
-    results.push(r);
-    off += RES_SIZE + 8 * ndiff;
+    let stall = setTimeout(() => fail(new Error('CPU oracle stalled')), STALL_MS);
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => {
+      if (failure) return;
+      clearTimeout(stall);
+      stall = setTimeout(() => fail(new Error(`CPU oracle stalled after ${parsed} results`)), STALL_MS);
+      pending = pending.length ? Buffer.concat([pending, d]) : d;
+      let off = 0;
+      for (;;) {
+        if (parsed === expected) {
+          if (off < pending.length) fail(new Error('CPU oracle wrote more results than requested'));
+          break;
+        }
+        let n: number;
+        try {
+          n = parse(pending, off);
+        } catch (e) {
+          fail(e as Error);
+          return;
+        }
+        if (n === 0) break;
+        off += n;
+        parsed++;
+      }
+      pending = pending.subarray(off);
+    });
+    // A runner that dies makes writes fail with EPIPE; its exit status and stderr explain why.
+    child.stdin.on('error', () => {});
+    child.on('error', (e) => fail(e));
+    const closed = new Promise<void>((r) => child.once('close', () => r()));
+    child.on('close', (code, signal) => {
+      exited = true;
+      clearTimeout(stall);
+      const status = signal ? `signal ${signal}` : `status ${code}`;
+      if (!failure && code !== 0) failure = new Error(`CPU oracle exited with ${status}`);
+      if (!failure && (parsed !== expected || pending.length)) {
+        failure = new Error(`CPU oracle output ended after ${parsed} of ${expected} results`);
+      }
+      if (failure) {
+        failure.message += ` (${file} ${args.join(' ')}, ${status}${stderr ? `: ${stderr.trim()}` : ''})`;
+        reject(failure);
+      } else {
+        resolve();
+      }
+    });
+
+    const write = async (): Promise<void> => {
+      for (const b of batches) {
+        if (exited) return;
+        if (!child.stdin.write(b)) await Promise.race([once(child.stdin, 'drain'), closed]);
+      }
+      child.stdin.end();
+    };
+    write().catch(() => {}); // only pipe errors: the close handler reports why the runner stopped
+  });
+}
+
+function checkCase(c: NativeCase, i: number): void {
+  if (c.code.length > 32) throw new Error(`case ${i}: code is ${c.code.length} bytes (at most 32)`);
+  if (c.regs.length !== 16) throw new Error(`case ${i}: ${c.regs.length} registers (16 expected)`);
+}
+
+function encodeCase(c: NativeCase, b: Buffer, at: number): void {
+  b.writeUInt32LE(MAGIC_CASE, at);
+  b.writeUInt32LE(c.seed >>> 0, at + 4);
+  b.writeUInt32LE(c.code.length, at + 8);
+  b.writeUInt32LE(0, at + 12);
+  b.fill(0, at + 16, at + 48);
+  b.set(c.code, at + 16);
+  for (let i = 0; i < 16; i++) b.writeBigUInt64LE(c.regs[i], at + 48 + 8 * i);
+  b.writeBigUInt64LE(BigInt.asUintN(64, c.rflags), at + 176);
+}
+
+function* caseBatches(cases: NativeCase[]): Generator<Buffer> {
+  for (let i = 0; i < cases.length; i += WRITE_BATCH) {
+    const n = Math.min(WRITE_BATCH, cases.length - i);
+    const b = Buffer.allocUnsafe(n * REQ_SIZE);
+    for (let k = 0; k < n; k++) encodeCase(cases[i + k], b, k * REQ_SIZE);
+    yield b;
   }
+}
+
+/** One result at `off`, or null when `buf` does not hold all of it yet. */
+function decodeResult(buf: Buffer, off: number): [NativeResult, number] | null {
+  if (buf.length - off < RES_SIZE) return null;
+  if (buf.readUInt32LE(off) !== MAGIC_RSLT) throw new Error('CPU oracle output is malformed (bad result magic)');
+  const ndiff = buf.readUInt32LE(off + 176);
+  const size = RES_SIZE + 8 * ndiff;
+  if (buf.length - off < size) return null;
+  const regs = new BigUint64Array(16);
+  for (let i = 0; i < 16; i++) regs[i] = buf.readBigUInt64LE(off + 32 + 8 * i);
+  const diffs: Array<[number, number]> = new Array(ndiff);
+  for (let k = 0; k < ndiff; k++) {
+    const at = off + RES_SIZE + 8 * k;
+    diffs[k] = [buf.readUInt32LE(at), buf.readUInt32LE(at + 4)];
+  }
+  const r: NativeResult = {
+    kind: buf.readUInt32LE(off + 4),
+    signo: buf.readUInt32LE(off + 8),
+    trapno: buf.readUInt32LE(off + 12),
+    err: buf.readBigUInt64LE(off + 16),
+    cr2: buf.readBigUInt64LE(off + 24),
+    regs,
+    rip: buf.readBigUInt64LE(off + 160),
+    rflags: buf.readBigUInt64LE(off + 168),
+    diffs,
+  };
+  return [r, size];
+}
+
+/** Run cases on the CPU (one runner process for the whole batch); results in case order. */
+export async function runNative(bits: 64 | 32, cases: NativeCase[]): Promise<NativeResult[]> {
+  cases.forEach(checkCase);
+  const results: NativeResult[] = [];
+  await exchange(bits, caseBatches(cases), cases.length, (buf, off) => {
+    const d = decodeResult(buf, off);
+    if (!d) return 0;
+    results.push(d[0]);
+    return d[1];
+  });
   return results;
+}
+
+/** The runner process's segment selectors (and FS/GS bases in 64-bit mode). */
+export async function nativeInfo(bits: 64 | 32): Promise<NativeInfo> {
+  const req = Buffer.alloc(REQ_SIZE);
+  req.writeUInt32LE(MAGIC_INFO, 0);
+  let info: NativeInfo | undefined;
+  await exchange(bits, [req], 1, (buf, off) => {
+    if (buf.length - off < INFO_SIZE) return 0;
+    if (buf.readUInt32LE(off) !== MAGIC_INFO) throw new Error('CPU oracle output is malformed (bad info magic)');
+    const f = (i: number): bigint => buf.readBigUInt64LE(off + 8 + 8 * i);
+    const got = buf.readUInt32LE(off + 4);
+    if (got !== bits) throw new Error(`CPU oracle reports ${got} bits, expected ${bits}`);
+    info = {
+      bits,
+      cs: Number(f(0)),
+      ss: Number(f(1)),
+      ds: Number(f(2)),
+      es: Number(f(3)),
+      fs: Number(f(4)),
+      gs: Number(f(5)),
+      fsBase: f(6),
+      gsBase: f(7),
+    };
+    return INFO_SIZE;
+  });
+  if (!info) throw new Error('CPU oracle returned no info');
+  return info;
+}
+
+/** The initial DATA contents for `seed`, as the runner fills them: xorshift32, one little-endian word at a time. */
+export function fillData(seed: number, out: Uint8Array): void {
+  let x = seed >>> 0 || 0x9e3779b9;
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  for (let i = 0; i + 4 <= out.byteLength; i += 4) {
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    dv.setUint32(i, x, true);
+  }
 }
