@@ -42,10 +42,10 @@ function mulu64(alo: number, ahi: number, blo: number, bhi: number): void {
     }
     r[i + 4] += carry;
   }
-  w0 = (r[0] | (r[1] << 16)) | 0;
-  w1 = (r[2] | (r[3] << 16)) | 0;
-  w2 = (r[4] | (r[5] << 16)) | 0;
-  w3 = (r[6] | (r[7] << 16)) | 0;
+  w0 = r[0] | (r[1] << 16) | 0;
+  w1 = r[2] | (r[3] << 16) | 0;
+  w2 = r[4] | (r[5] << 16) | 0;
+  w3 = r[6] | (r[7] << 16) | 0;
 }
 const LIMBS = new Float64Array(8);
 const LA = new Float64Array(4);
@@ -69,9 +69,9 @@ function divu128(n0: number, n1: number, n2: number, n3: number, dlo: number, dh
     const d = (dhi >>> 0) * 4294967296 + (dlo >>> 0);
     const q = Math.floor(n / d);
     const r = n - q * d;
-    w0 = q % 4294967296 | 0;
+    w0 = (q % 4294967296) | 0;
     w1 = Math.floor(q / 4294967296) | 0;
-    w2 = r % 4294967296 | 0;
+    w2 = (r % 4294967296) | 0;
     w3 = Math.floor(r / 4294967296) | 0;
     return true;
   }

@@ -227,7 +227,8 @@ function shiftE(c: Cpu, p: number, op: number, count: number): void {
     if (bits === 32) lo |= 0;
   }
   c.writeBack(p, sz, lo, hi);
-  if (arith) setFlags(c, F_CF | F_OF | F_SF | F_ZF | F_PF, (cf ? F_CF : 0) | (of ? F_OF : 0) | szp(sz, lo, hi));
+  if (arith)
+    setFlags(c, F_CF | F_OF | F_SF | F_ZF | F_PF, (cf ? F_CF : 0) | (of ? F_OF : 0) | szp(sz, lo, hi));
   else setFlags(c, F_CF | F_OF, (cf ? F_CF : 0) | (of ? F_OF : 0));
 }
 
@@ -282,7 +283,7 @@ function shxd(c: Cpu, p: number, left: boolean, count: number): void {
     const s = src & 0xffff;
     if (left) {
       const w = ((u << 16) | s) >>> 0;
-      lo = n <= 16 ? (((w << n) >>> 16) & 0xffff) : ((w << (n - 16)) >>> 16) & 0xffff;
+      lo = n <= 16 ? ((w << n) >>> 16) & 0xffff : ((w << (n - 16)) >>> 16) & 0xffff;
       cf = (u >>> (16 - n)) & 1;
     } else {
       const w = ((s << 16) | u) >>> 0;

@@ -55,7 +55,9 @@ export const templates: Template[] = [
     gen(b) {
       const r = b.r;
       const sz = b.opsize();
-      const cl = r.bool();
+      // 16-bit forms use an immediate count: with CL, rcx may become a memory base register and
+      // its low byte a count above 16, whose result is undefined.
+      const cl = sz.size !== 2 && r.bool();
       let n = count(b);
       if (sz.size === 2) n = r.int(17);
       if (cl) b.setReg(1, n, 0);
