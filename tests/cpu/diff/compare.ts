@@ -25,6 +25,7 @@ function toNative(c: Case): NativeCase {
   return { seed: c.seed, code: Uint8Array.from(c.code), regs, rflags: BigInt(c.flags >>> 0) };
 }
 
+const MAX_DIFFS = 4096;
 const ERR_VECTORS = new Set([10, 11, 12, 13, 14, 17]);
 
 /** Describe the differences between the native result and the interpreter's outcome, or null. */
@@ -67,7 +68,11 @@ export function compare(c: Case, n: NativeResult, e: Outcome): string | null {
       `flags native=${(nf & mask).toString(16)} emu=${(e.flags & mask).toString(16)} (mask ${mask.toString(16)})`,
     );
   const nd = n.diffs.map(([o, v]) => `${o.toString(16)}:${v.toString(16)}`).join(' ');
-  const ed = e.diffs.map(([o, v]) => `${o.toString(16)}:${v.toString(16)}`).join(' ');
+  // The runner reports at most MAX_DIFFS changed bytes (the first ones, ascending).
+  const ed = e.diffs
+    .slice(0, MAX_DIFFS)
+    .map(([o, v]) => `${o.toString(16)}:${v.toString(16)}`)
+    .join(' ');
   if (nd !== ed) out.push(`memory native=[${nd.slice(0, 200)}] emu=[${ed.slice(0, 200)}]`);
   return out.length ? out.join('; ') : null;
 }
