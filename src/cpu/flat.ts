@@ -26,10 +26,8 @@ import {
   SS,
 } from './state/layout.js';
 
-/** Attribute words (layout.ts SEG_ATTR) for flat user segments. */
-export const ATTR_CODE64_USER = 0xfb | (1 << 13) | (1 << 15); // P DPL3 S code RX accessed, L, G
-export const ATTR_CODE32_USER = 0xfb | (1 << 14) | (1 << 15); // P DPL3 S code RX accessed, D, G
-export const ATTR_DATA_USER = 0xf3 | (1 << 14) | (1 << 15); // P DPL3 S data RW accessed, B, G
+import { ATTR_CODE32_USER, ATTR_CODE64_USER, ATTR_DATA_USER } from './state/layout.js';
+export { ATTR_CODE32_USER, ATTR_CODE64_USER, ATTR_DATA_USER };
 
 export interface FlatSelectors {
   cs: number;

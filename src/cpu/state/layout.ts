@@ -181,6 +181,11 @@ export function slotNames(): string[] {
   return names;
 }
 
+/** Attribute words (SEG_ATTR) for flat user segments. */
+export const ATTR_CODE64_USER = 0xfb | (1 << 13) | (1 << 15); // P DPL3 S code RX accessed, L, G
+export const ATTR_CODE32_USER = 0xfb | (1 << 14) | (1 << 15); // P DPL3 S code RX accessed, D, G
+export const ATTR_DATA_USER = 0xf3 | (1 << 14) | (1 << 15); // P DPL3 S data RW accessed, B, G
+
 /** RFLAGS bits. */
 export const F_CF = 1 << 0;
 export const F_PF = 1 << 2;
