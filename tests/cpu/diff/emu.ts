@@ -14,6 +14,8 @@ import { PERM_R, PERM_USER_SHIFT, PERM_W } from '../../../src/cpu/mmu/mmu.js';
 import {
   CR0,
   CR0_AM,
+  GDTR,
+  GDTR_LIMIT,
   CR2,
   CR2_HI,
   GS,
@@ -28,6 +30,8 @@ const CODE_BASE = 0x50000000;
 const CODE_SIZE = 0x2000;
 const PHYS_CODE = 0x0000;
 const PHYS_DATA = 0x10000;
+const PHYS_GDT = 0x20000;
+const GDT_LIN = 0x60000000;
 
 export interface Outcome {
   /** 0: ended at an int3 (vector 3 trap), 1: another event, 2: ran out of budget. */
@@ -91,11 +95,26 @@ export class EmuRunner {
   }
 
   constructor(readonly bits: 64 | 32) {
-    this.m = createFlatMachine({ memBytes: 0x20000, bits, identity: false });
+    this.m = createFlatMachine({ memBytes: 0x30000, bits, identity: false });
     this.m.walker.addRegion(CODE_BASE, PHYS_CODE, CODE_SIZE);
     // DATA is mapped read/write, not executable (the runner's PROT_READ | PROT_WRITE).
     const rw = PERM_R | PERM_W;
     this.m.walker.addRegion(DATA_BASE, PHYS_DATA, DATA_SIZE, rw | (rw << PERM_USER_SHIFT));
+    // A GDT like Linux's user descriptors (0x23 32-bit code, 0x2b data, 0x33 64-bit code, all
+    // DPL 3), supervisor-only, so that segment loads and far transfers have real descriptors.
+    this.m.walker.addRegion(GDT_LIN, PHYS_GDT, 0x1000, PERM_R | PERM_W);
+    const gdt = new DataView(this.m.mem.buffer, PHYS_GDT, 0x1000);
+    const put = (index: number, lo: number, hi: number): void => {
+      gdt.setUint32(index * 8, lo, true);
+      gdt.setUint32(index * 8 + 4, hi, true);
+    };
+    put(2, 0x0000ffff, 0x00af9b00); // 0x10 kernel 64-bit code
+    put(3, 0x0000ffff, 0x00cf9300); // 0x18 kernel data
+    put(4, 0x0000ffff, 0x00cffb00); // 0x23 user 32-bit code
+    put(5, 0x0000ffff, 0x00cff300); // 0x2b user data
+    put(6, 0x0000ffff, 0x00affb00); // 0x33 user 64-bit code
+    this.m.cpu.s[GDTR] = GDT_LIN;
+    this.m.cpu.s[GDTR_LIMIT] = 16 * 8 - 1;
     // Linux runs with CR0.AM set: EFLAGS.AC turns on alignment checking at CPL 3.
     this.m.cpu.s[CR0] |= CR0_AM;
     this.m.cpu.updateAccessMasks();

@@ -39,6 +39,7 @@ export interface NativeCase {
   /** At most 32 bytes, placed at CODE_ENTRY; the rest of CODE is int3. */
   code: Uint8Array;
   regs: BigUint64Array;
+  /** Only CF PF AF ZF SF TF DF OF NT RF AC ID are used; the case runs with IF set and IOPL 0. */
   rflags: bigint;
 }
 
@@ -46,7 +47,7 @@ export interface NativeResult {
   /** 0: ended by SIGTRAP with trapno 3 (an int3), 1: another signal, 2: timed out. */
   kind: number;
   signo: number;
-  /** The vector Linux reported (under qemu-i386: inferred by the runner). 0 for timeouts. */
+  /** The vector Linux reported (under qemu-i386: inferred by the runner); 0 for timeouts and SIGSYS. */
   trapno: number;
   err: bigint;
   /** The faulting address for trapno 14, else 0. */
@@ -112,7 +113,8 @@ let oracle32Cache: 'cpu' | 'qemu-i386' | undefined;
 export function oracle32(): 'cpu' | 'qemu-i386' {
   if (oracle32Cache) return oracle32Cache;
   const brand = spawnSync(buildRunner(64), ['--probe'], { encoding: 'utf8' });
-  if (brand.status !== 0) throw new Error(`the 64-bit CPU oracle does not run: ${brand.stderr ?? brand.error}`);
+  if (brand.status !== 0)
+    throw new Error(`the 64-bit CPU oracle does not run: ${brand.stderr ?? brand.error}`);
   const bin = buildRunner(32);
   const native = spawnSync(bin, ['--probe'], { encoding: 'utf8' });
   if (native.status === 0 && native.stdout === brand.stdout) {
@@ -189,7 +191,11 @@ function exchange(
     });
     // A runner that dies makes writes fail with EPIPE; its exit status and stderr explain why.
     child.stdin.on('error', () => {});
-    child.on('error', (e) => fail(e));
+    child.on('error', (e) => {
+      fail(e);
+      // A runner that never started emits no 'close'.
+      if (child.pid === undefined) reject(e);
+    });
     const closed = new Promise<void>((r) => child.once('close', () => r()));
     child.on('close', (code, signal) => {
       exited = true;
@@ -230,7 +236,8 @@ function encodeCase(c: NativeCase, b: Buffer, at: number): void {
   b.writeUInt32LE(0, at + 12);
   b.fill(0, at + 16, at + 48);
   b.set(c.code, at + 16);
-  for (let i = 0; i < 16; i++) b.writeBigUInt64LE(c.regs[i], at + 48 + 8 * i);
+  // The host is little-endian, like the protocol: the registers go over as they are in memory.
+  b.set(new Uint8Array(c.regs.buffer, c.regs.byteOffset, 128), at + 48);
   b.writeBigUInt64LE(BigInt.asUintN(64, c.rflags), at + 176);
 }
 
@@ -246,12 +253,13 @@ function* caseBatches(cases: NativeCase[]): Generator<Buffer> {
 /** One result at `off`, or null when `buf` does not hold all of it yet. */
 function decodeResult(buf: Buffer, off: number): [NativeResult, number] | null {
   if (buf.length - off < RES_SIZE) return null;
-  if (buf.readUInt32LE(off) !== MAGIC_RSLT) throw new Error('CPU oracle output is malformed (bad result magic)');
+  if (buf.readUInt32LE(off) !== MAGIC_RSLT)
+    throw new Error('CPU oracle output is malformed (bad result magic)');
   const ndiff = buf.readUInt32LE(off + 176);
   const size = RES_SIZE + 8 * ndiff;
   if (buf.length - off < size) return null;
-  const regs = new BigUint64Array(16);
-  for (let i = 0; i < 16; i++) regs[i] = buf.readBigUInt64LE(off + 32 + 8 * i);
+  const start = buf.byteOffset + off + 32;
+  const regs = new BigUint64Array(buf.buffer.slice(start, start + 128));
   const diffs: Array<[number, number]> = new Array(ndiff);
   for (let k = 0; k < ndiff; k++) {
     const at = off + RES_SIZE + 8 * k;
@@ -291,7 +299,8 @@ export async function nativeInfo(bits: 64 | 32): Promise<NativeInfo> {
   let info: NativeInfo | undefined;
   await exchange(bits, [req], 1, (buf, off) => {
     if (buf.length - off < INFO_SIZE) return 0;
-    if (buf.readUInt32LE(off) !== MAGIC_INFO) throw new Error('CPU oracle output is malformed (bad info magic)');
+    if (buf.readUInt32LE(off) !== MAGIC_INFO)
+      throw new Error('CPU oracle output is malformed (bad info magic)');
     const f = (i: number): bigint => buf.readBigUInt64LE(off + 8 + 8 * i);
     const got = buf.readUInt32LE(off + 4);
     if (got !== bits) throw new Error(`CPU oracle reports ${got} bits, expected ${bits}`);

@@ -3,26 +3,38 @@
  * tests/cpu/diff/native.ts: as a 64-bit program and with -m32 as a 32-bit one. It reads cases
  * from stdin until EOF, runs each on the CPU and writes one result per case to stdout.
  *
- * Loading a case (the sigreturn trick): the host executes a ud2; the SIGILL handler saves the
- * host's registers from the signal frame and overwrites the frame with the case's general
- * registers, RIP = CODE_ENTRY and RFLAGS, so the kernel's sigreturn loads them exactly (the
- * segment fields stay the host's). The case runs until a signal: the int3 bytes around its code
- * (SIGTRAP, trapno 3), a fault, a syscall (SIGSYS, see below) or the watchdog tick. That handler
- * records the frame and puts the host's registers back with RIP past the ud2, so sigreturn
- * resumes the host. Every handler runs on an alternate stack with all signals blocked.
+ * Entering a case loads every general register, RIP and RFLAGS exactly, in one of two ways:
+ * - directly (the common case): enter_direct saves the host's callee-saved registers and stack
+ *   pointer in the control page, pops the case's registers and RFLAGS from it (popf) and jumps to
+ *   CODE_ENTRY;
+ * - by sigreturn, when the case's RFLAGS has TF or RF (which popf cannot load as a case needs):
+ *   enter_sigreturn executes a ud2 and the SIGILL handler writes the case's registers, RIP and
+ *   RFLAGS into its signal frame, which the kernel's sigreturn loads (segment fields stay the
+ *   host's). sigreturn takes EFLAGS.NT and ID from the interrupted context, not the frame, so the
+ *   host sets the case's NT and ID before the ud2 (some kernels still drop NT on this path).
+ * The case runs until a signal: the int3 bytes around its code (SIGTRAP, trapno 3), a fault, a
+ * syscall (SIGSYS, see below) or the watchdog (SIGALRM). Its handler records the signal frame and
+ * leaves through leave_case, which restores the host's registers from the control page and
+ * returns from enter_*: no sigreturn, so a case costs one kernel entry. Handlers run on an
+ * alternate stack with SA_NODEFER and nothing blocked, so leaving them this way keeps the signal
+ * mask as it was; a watchdog tick that interrupts a handler (on the alternate stack) is only
+ * counted.
  *
  * Reported values are the signal frame's, unadjusted: after an int3 the RIP is the int3's
- * address + 1; RFLAGS is what the kernel saved (it may differ from the architectural value, e.g.
- * RF). err and trapno are the kernel's (for a user #PF err has the user bit set). cr2 is the
- * frame's for trapno 14 and 0 otherwise (the kernel reports a stale value for other traps).
- * Timeouts (kind 2) report trapno, err and cr2 as 0.
+ * address + 1; RFLAGS is what the kernel saved (faults report RF set). err and trapno are the
+ * kernel's (for a user #PF err has the user bit set). cr2 is the frame's for trapno 14 and 0
+ * otherwise (the kernel reports a stale value for other traps). Timeouts (kind 2) and SIGSYS,
+ * which are no exceptions, report trapno, err and cr2 as 0. Of a case's RFLAGS only CF PF AF ZF
+ * SF TF DF OF NT RF AC ID are used; IF is always set and IOPL 0, as for any user process. The
+ * host's RFLAGS are reset after each case, so a case's popf does not leak into the next one.
  *
  * Memory: CODE 0x50000000 (8 KiB, RWX, all int3, the case's code at 0x50000800), DATA 0x50010000
  * (64 KiB, RW, the xorshift32 stream of the case's seed); the pages on either side of DATA are
- * unmapped. 64-bit: the GS base is DATA. A seccomp filter turns any syscall made from CODE into
- * SIGSYS (where seccomp is unavailable, as under qemu-i386, the case's syscalls are real).
- * After each case the host resets the x87/SSE control state, and in 64-bit mode, after code that
- * can load a segment register, the host's DS, ES, FS and GS (selectors and bases).
+ * unmapped; the control page is at 0x50030000. 64-bit: the GS base is DATA. A seccomp filter
+ * turns any syscall made from CODE into SIGSYS (where seccomp is unavailable, as under qemu-i386,
+ * the case's syscalls are real). After each case the host resets the x87/SSE control state and
+ * its segment registers (64-bit: DS, ES, FS, GS with their bases, after code that can load one;
+ * 32-bit: FS and GS, always; the kernel resets the others when it delivers a signal).
  *
  * Protocol (little-endian; see native.ts): request 184 bytes = u32 'CASE', u32 seed, u32 code
  * length (<= 32), u32 flags (0), u8 code[32], u64 regs[16] (x86 encoding order), u64 rflags; or
@@ -35,6 +47,7 @@
  * whether it runs on the real CPU) and exits.
  */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -50,7 +63,6 @@
 #include <sys/time.h>
 #include <ucontext.h>
 #include <unistd.h>
-#include <cpuid.h>
 #if defined(__x86_64__)
 #include <asm/prctl.h>
 #endif
@@ -60,11 +72,18 @@
 #define CODE_ENTRY 0x50000800u
 #define DATA_BASE 0x50010000u
 #define DATA_SIZE 0x10000u
+#define CTL_BASE 0x50030000u
 #define PAGE 0x1000u
 #define MAX_CODE 32u
 #define MAX_DIFFS 4096u
 #define FILL_SLOTS 64u
 #define TICK_US 50000 /* a case still running at two consecutive ticks has timed out */
+
+#define TF 0x100u
+#define RF 0x10000u
+#define NT_ID 0x204000 /* NT and ID: sigreturn takes them from the interrupted context */
+#define CASE_FLAGS 0x254dd5u /* CF PF AF ZF SF TF DF OF NT RF AC ID: the RFLAGS bits a case sets */
+#define USER_FLAGS 0x202 /* IF and the reserved bit 1 */
 
 #define MAGIC_CASE 0x45534143u /* 'CASE' */
 #define MAGIC_INFO 0x4f464e49u /* 'INFO' */
@@ -107,11 +126,96 @@ static const int GREG_OF[8] = {REG_EAX, REG_ECX, REG_EDX, REG_EBX, REG_ESP, REG_
 #define FRAME_CR2(uc) ((uint64_t)(uc)->uc_mcontext.cr2)
 #endif
 
+/*
+ * The control page: the host's saved registers and the case's register image, laid out for the
+ * entry stubs (guest[] in x86 order, popped in that order, then guest_flags), at a fixed address
+ * so the stubs address it absolutely (no relocations in a 32-bit PIE).
+ */
+struct ctl {
+  unsigned long host[8]; /* 64-bit: rbx rbp r12 r13 r14 r15 rsp; 32-bit: ebx esi edi ebp esp fs gs */
+  unsigned long guest[NREGS];
+  unsigned long guest_flags;
+  unsigned long guest_ip;
+};
+#define CTL ((struct ctl *)(uintptr_t)CTL_BASE)
+#define W ((unsigned)sizeof(unsigned long))
+#define XSTR(x) STR(x)
+#define STR(x) #x
+#if defined(__x86_64__)
+#define CTL_GUEST 0x50030040
+#define CTL_GUEST_SP 0x50030060
+#define CTL_GUEST_FLAGS 0x500300c0
+#define CTL_GUEST_IP 0x500300c8
+#else
+#define CTL_GUEST 0x50030020
+#define CTL_GUEST_SP 0x50030030
+#define CTL_GUEST_FLAGS 0x50030040
+#define CTL_GUEST_IP 0x50030044
+#endif
+_Static_assert(CTL_GUEST == CTL_BASE + offsetof(struct ctl, guest), "control page layout");
+_Static_assert(CTL_GUEST_SP == CTL_BASE + offsetof(struct ctl, guest) + 4 * W, "control page layout");
+_Static_assert(CTL_GUEST_FLAGS == CTL_BASE + offsetof(struct ctl, guest_flags), "control page layout");
+_Static_assert(CTL_GUEST_IP == CTL_BASE + offsetof(struct ctl, guest_ip), "control page layout");
+
+void enter_direct(void);
+void enter_sigreturn(void);
+__attribute__((noreturn)) void leave_case(void);
+
+#if defined(__x86_64__)
+#define SAVE_HOST                                                                             \
+  "mov %rbx, 0x50030000; mov %rbp, 0x50030008; mov %r12, 0x50030010\n"                         \
+  "mov %r13, 0x50030018; mov %r14, 0x50030020; mov %r15, 0x50030028; mov %rsp, 0x50030030\n"
+__asm__(".text\n"
+        ".globl enter_direct\n"
+        "enter_direct:\n" SAVE_HOST
+        "mov $" XSTR(CTL_GUEST) ", %esp\n"
+        "pop %rax; pop %rcx; pop %rdx; pop %rbx; lea 8(%rsp), %rsp; pop %rbp; pop %rsi; pop %rdi\n"
+        "pop %r8; pop %r9; pop %r10; pop %r11; pop %r12; pop %r13; pop %r14; pop %r15\n"
+        "popfq\n"
+        "mov " XSTR(CTL_GUEST_SP) ", %rsp\n"
+        "jmp *" XSTR(CTL_GUEST_IP) "\n"
+        ".globl enter_sigreturn\n"
+        "enter_sigreturn:\n" SAVE_HOST
+        "mov " XSTR(CTL_GUEST_FLAGS) ", %rax; and $" XSTR(NT_ID) ", %eax; or $" XSTR(USER_FLAGS) ", %eax\n"
+        "push %rax; popfq\n"
+        "ud2\n"
+        ".globl leave_case\n"
+        "leave_case:\n"
+        "mov 0x50030000, %rbx; mov 0x50030008, %rbp; mov 0x50030010, %r12\n"
+        "mov 0x50030018, %r13; mov 0x50030020, %r14; mov 0x50030028, %r15; mov 0x50030030, %rsp\n"
+        "pushq $" XSTR(USER_FLAGS) "; popfq\n"
+        "ret\n");
+#else
+#define SAVE_HOST                                                                             \
+  "mov %ebx, 0x50030000; mov %esi, 0x50030004; mov %edi, 0x50030008; mov %ebp, 0x5003000c\n"   \
+  "mov %esp, 0x50030010; movl $0, 0x50030014; mov %fs, 0x50030014; movl $0, 0x50030018\n"      \
+  "mov %gs, 0x50030018\n"
+__asm__(".text\n"
+        ".globl enter_direct\n"
+        "enter_direct:\n" SAVE_HOST
+        "mov $" XSTR(CTL_GUEST) ", %esp\n"
+        "pop %eax; pop %ecx; pop %edx; pop %ebx; lea 4(%esp), %esp; pop %ebp; pop %esi; pop %edi\n"
+        "popfl\n"
+        "mov " XSTR(CTL_GUEST_SP) ", %esp\n"
+        "jmp *" XSTR(CTL_GUEST_IP) "\n"
+        ".globl enter_sigreturn\n"
+        "enter_sigreturn:\n" SAVE_HOST
+        "mov " XSTR(CTL_GUEST_FLAGS) ", %eax; and $" XSTR(NT_ID) ", %eax; or $" XSTR(USER_FLAGS) ", %eax\n"
+        "push %eax; popfl\n"
+        "ud2\n"
+        ".globl leave_case\n"
+        "leave_case:\n"
+        "mov 0x50030014, %fs; mov 0x50030018, %gs\n"
+        "mov 0x50030000, %ebx; mov 0x50030004, %esi; mov 0x50030008, %edi; mov 0x5003000c, %ebp\n"
+        "mov 0x50030010, %esp\n"
+        "pushl $" XSTR(USER_FLAGS) "; popfl\n"
+        "ret\n");
+#endif
+
 enum phase { HOST, ENTERING, IN_CASE };
 
 static struct request req;
 static struct result res;
-static greg_t host_gregs[NGREG];
 static volatile enum phase phase = HOST;
 static volatile uint32_t case_seq, tick_seq;
 
@@ -188,14 +292,6 @@ static const uint8_t *initial(uint32_t seed) {
   return fill_buf[slot];
 }
 
-static void enter_case(greg_t *g) {
-  memcpy(host_gregs, g, sizeof host_gregs);
-  for (int i = 0; i < NREGS; i++) g[GREG_OF[i]] = (greg_t)req.regs[i];
-  g[REG_PC] = (greg_t)CODE_ENTRY;
-  g[REG_EFL] = (greg_t)req.rflags;
-  phase = IN_CASE;
-}
-
 #if !defined(__x86_64__)
 /*
  * qemu-i386 reports trapno -1 and no CR2. Infer the vector Linux would report from the signal,
@@ -218,7 +314,7 @@ static uint32_t infer_vector(int sig, const siginfo_t *si, uint32_t eip) {
     for (uint32_t at = eip; at >= CODE_BASE && at < CODE_BASE + CODE_SIZE; at++) {
       uint8_t b = code[at - CODE_BASE];
       if (b == 0x62) return 5;
-      if (!strchr("\x26\x2e\x36\x3e\x64\x65\x66\x67\xf0\xf2\xf3", b) || b == 0) break;
+      if (b == 0 || !strchr("\x26\x2e\x36\x3e\x64\x65\x66\x67\xf0\xf2\xf3", b)) break;
     }
     return 13;
   default:
@@ -227,14 +323,15 @@ static uint32_t infer_vector(int sig, const siginfo_t *si, uint32_t eip) {
 }
 #endif
 
-static void end_case(int sig, const siginfo_t *si, ucontext_t *uc) {
-  greg_t *g = uc->uc_mcontext.gregs;
+/* Record the end of the case from its signal frame. */
+static void record(int sig, const siginfo_t *si, const ucontext_t *uc) {
+  const greg_t *g = uc->uc_mcontext.gregs;
 #if defined(__x86_64__)
   (void)si;
 #endif
   res.signo = (uint32_t)sig;
-  if (sig == SIGALRM) {
-    res.kind = 2;
+  if (sig == SIGALRM || sig == SIGSYS) {
+    res.kind = sig == SIGALRM ? 2 : 1; /* no exception: the frame's trapno, err and cr2 are stale */
   } else {
     res.trapno = (uint32_t)g[REG_TRAPNO];
     res.err = (uint64_t)(unsigned long)g[REG_ERR];
@@ -250,9 +347,6 @@ static void end_case(int sig, const siginfo_t *si, ucontext_t *uc) {
   for (int i = 0; i < NREGS; i++) res.regs[i] = (uint64_t)(unsigned long)g[GREG_OF[i]];
   res.rip = (uint64_t)(unsigned long)g[REG_PC];
   res.rflags = (uint64_t)(unsigned long)g[REG_EFL];
-  memcpy(g, host_gregs, sizeof host_gregs);
-  g[REG_PC] += 2; /* past the host's ud2 */
-  phase = HOST;
 }
 
 /* Clear EFLAGS.AC, which the kernel leaves set in a handler: with it the handler's own unaligned accesses fault. */
@@ -269,37 +363,27 @@ static void on_signal(int sig, siginfo_t *si, void *ctx) {
   __asm__ volatile("cld" ::: "memory");
   clear_ac();
   ucontext_t *uc = ctx;
-  if (sig == SIGILL && phase == ENTERING) {
-    enter_case(uc->uc_mcontext.gregs);
-    return;
-  }
   if (sig == SIGALRM) {
     /* The watchdog tick: a case still running at the second tick it sees has timed out. */
-    if (phase != IN_CASE || tick_seq != case_seq) {
+    if (phase != IN_CASE || (uc->uc_stack.ss_flags & SS_ONSTACK) || tick_seq != case_seq) {
       tick_seq = case_seq;
       return;
     }
+  } else if (sig == SIGILL && phase == ENTERING) {
+    greg_t *g = uc->uc_mcontext.gregs;
+    for (int i = 0; i < NREGS; i++) g[GREG_OF[i]] = (greg_t)CTL->guest[i];
+    g[REG_PC] = (greg_t)CTL->guest_ip;
+    g[REG_EFL] = (greg_t)CTL->guest_flags;
+    phase = IN_CASE;
+    return;
   } else if (phase != IN_CASE) {
     static const char msg[] = "cpu-runner: fault in the runner itself\n";
     (void)!write(2, msg, sizeof msg - 1);
     _exit(3);
   }
-  end_case(sig, si, uc);
-}
-
-/* Run the loaded case: the ud2 is where the SIGILL handler swaps the host out. */
-static void __attribute__((noinline, noclone)) run_guest(void) {
-  phase = ENTERING;
-  /* sigreturn keeps the interrupted context's EFLAGS.ID (it is not in the kernel's FIX_EFLAGS),
-   * so give the host the case's ID before the ud2. */
-  uint32_t id = (uint32_t)req.rflags & 0x200000u;
-#if defined(__x86_64__)
-  __asm__ volatile("add $-128, %%rsp; pushfq; andl $~0x200000, (%%rsp); orl %0, (%%rsp); popfq; sub $-128, %%rsp"
-                   ::"r"(id) : "memory", "cc");
-#else
-  __asm__ volatile("pushfl; andl $~0x200000, (%%esp); orl %0, (%%esp); popfl" ::"r"(id) : "memory", "cc");
-#endif
-  __asm__ volatile("ud2" ::: "memory");
+  phase = HOST;
+  record(sig, si, uc);
+  leave_case();
 }
 
 #if defined(__x86_64__)
@@ -320,12 +404,25 @@ static void restore_segments(void) {
 }
 #endif
 
+/* memcmp on the CPU; under qemu-i386 a word loop, which it translates to host code (its SIMD memcmp is slow there). */
+static int page_differs(const uint8_t *a, const uint8_t *b) {
+#if defined(__x86_64__)
+  return memcmp(a, b, PAGE) != 0;
+#else
+  const uint32_t *x = (const uint32_t *)a, *y = (const uint32_t *)b;
+  uint32_t acc = 0;
+  for (uint32_t k = 0; k < PAGE / 4; k += 4)
+    acc |= (x[k] ^ y[k]) | (x[k + 1] ^ y[k + 1]) | (x[k + 2] ^ y[k + 2]) | (x[k + 3] ^ y[k + 3]);
+  return acc != 0;
+#endif
+}
+
 static void append_diffs(const uint8_t *init) {
   uint32_t n = 0;
   size_t head = out_len;
   emit(&res, sizeof res);
   for (uint32_t pg = 0; pg < DATA_SIZE; pg += PAGE) {
-    if (memcmp(data + pg, init + pg, PAGE) == 0) continue;
+    if (!page_differs(data + pg, init + pg)) continue;
     for (uint32_t i = pg; i < pg + PAGE && n < MAX_DIFFS; i++) {
       if (data[i] != init[i]) {
         uint32_t d[2] = {i, data[i]};
@@ -351,8 +448,17 @@ static void run_case(void) {
   data_valid = 1;
   memset(&res, 0, sizeof res);
   res.magic = MAGIC_RSLT;
+  for (int i = 0; i < NREGS; i++) CTL->guest[i] = (unsigned long)req.regs[i];
+  CTL->guest_flags = ((unsigned long)req.rflags & CASE_FLAGS) | USER_FLAGS;
+  CTL->guest_ip = CODE_ENTRY;
   case_seq++;
-  run_guest();
+  if (req.rflags & (TF | RF)) {
+    phase = ENTERING;
+    enter_sigreturn();
+  } else {
+    phase = IN_CASE;
+    enter_direct();
+  }
   __asm__ volatile("fninit; fldcw %0; ldmxcsr %1" ::"m"(host_fcw), "m"(host_mxcsr));
 #if defined(__x86_64__)
   if (may_load_segment(req.code, req.code_len)) restore_segments();
@@ -403,17 +509,20 @@ static void install_seccomp(void) {
   }
 }
 
+static void map_fixed(uintptr_t at, size_t size, int prot, const char *what) {
+  void *p = mmap((void *)at, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (p != (void *)at) die(what);
+}
+
 static void setup(void) {
-  void *c = mmap(code, CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-                 -1, 0);
-  if (c != code) die("cannot map CODE at 0x50000000");
-  void *d = mmap(data, DATA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-  if (d != data) die("cannot map DATA at 0x50010000");
+  map_fixed(CODE_BASE, CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC, "cannot map CODE at 0x50000000");
+  map_fixed(DATA_BASE, DATA_SIZE, PROT_READ | PROT_WRITE, "cannot map DATA at 0x50010000");
+  map_fixed(CTL_BASE, PAGE, PROT_READ | PROT_WRITE, "cannot map the control page at 0x50030000");
   /* The guard pages must be free: mapping them (without replacing anything) must succeed. */
-  uint8_t *guards[2] = {data - PAGE, data + DATA_SIZE};
+  const uintptr_t guards[2] = {DATA_BASE - PAGE, DATA_BASE + DATA_SIZE};
   for (int i = 0; i < 2; i++) {
-    void *p = mmap(guards[i], PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (p != guards[i] || munmap(p, PAGE) != 0) die("a page next to DATA is mapped");
+    map_fixed(guards[i], PAGE, PROT_NONE, "a page next to DATA is mapped");
+    if (munmap((void *)guards[i], PAGE) != 0) die("munmap failed");
   }
 
   stack_t ss = {.ss_sp = malloc(1 << 16), .ss_size = 1 << 16, .ss_flags = 0};
@@ -423,8 +532,8 @@ static void setup(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_signal;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-    sigfillset(&sa.sa_mask);
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
     if (sigaction(sigs[i], &sa, NULL) != 0) die("sigaction failed");
   }
   sigset_t none;
@@ -446,7 +555,8 @@ static void setup(void) {
 static void probe(void) {
   unsigned int b[12] = {0};
   if (__get_cpuid_max(0x80000000u, NULL) >= 0x80000004u) {
-    for (unsigned int i = 0; i < 3; i++) __get_cpuid(0x80000002u + i, &b[4 * i], &b[4 * i + 1], &b[4 * i + 2], &b[4 * i + 3]);
+    for (unsigned int i = 0; i < 3; i++)
+      __get_cpuid(0x80000002u + i, &b[4 * i], &b[4 * i + 1], &b[4 * i + 2], &b[4 * i + 3]);
   }
   printf("%.48s\n", (const char *)b);
 }
