@@ -11,7 +11,7 @@
  *  - For ADC/SBB, LF_AUX is the carry in; for INC/DEC it is the preserved CF; LF_SRC is 1 for INC/DEC.
  *  - When LF_OP is LF_NONE, FLAGS holds all six arithmetic flags.
  */
-import { F_AF, F_ARITH, F_CF, F_OF, F_PF, F_SF, F_ZF, S } from './state/layout.js';
+import { FL, S } from './state/layout.js';
 
 export const LF_NONE = 0;
 export const LF_ADD = 1;
@@ -47,7 +47,7 @@ function ltu64(ah: number, al: number, bh: number, bl: number): boolean {
 export function getCF(s: Int32Array): number {
   const op = s[S.LF_OP];
   const kind = op >> 2;
-  if (kind === LF_NONE) return s[S.FLAGS] & F_CF;
+  if (kind === LF_NONE) return s[S.FLAGS] & FL.CF;
   if (kind === LF_LOGIC) return 0;
   if (kind === LF_INC || kind === LF_DEC) return s[S.LF_AUX];
   const is64 = (op & 3) === 3;
@@ -78,13 +78,13 @@ export function getCF(s: Int32Array): number {
 
 export function getZF(s: Int32Array): boolean {
   const op = s[S.LF_OP];
-  if (op >> 2 === LF_NONE) return (s[S.FLAGS] & F_ZF) !== 0;
+  if (op >> 2 === LF_NONE) return (s[S.FLAGS] & FL.ZF) !== 0;
   return s[S.LF_RES] === 0 && ((op & 3) !== 3 || s[S.LF_RES_HI] === 0);
 }
 
 export function getSF(s: Int32Array): boolean {
   const op = s[S.LF_OP];
-  if (op >> 2 === LF_NONE) return (s[S.FLAGS] & F_SF) !== 0;
+  if (op >> 2 === LF_NONE) return (s[S.FLAGS] & FL.SF) !== 0;
   const si = op & 3;
   return si === 3 ? s[S.LF_RES_HI] < 0 : (s[S.LF_RES] & SIGN[si]) !== 0;
 }
@@ -92,7 +92,7 @@ export function getSF(s: Int32Array): boolean {
 export function getOF(s: Int32Array): boolean {
   const op = s[S.LF_OP];
   const kind = op >> 2;
-  if (kind === LF_NONE) return (s[S.FLAGS] & F_OF) !== 0;
+  if (kind === LF_NONE) return (s[S.FLAGS] & FL.OF) !== 0;
   if (kind === LF_LOGIC) return false;
   const si = op & 3;
   const d = si === 3 ? s[S.LF_DST_HI] : s[S.LF_DST];
@@ -104,27 +104,42 @@ export function getOF(s: Int32Array): boolean {
 }
 
 export function getPF(s: Int32Array): boolean {
-  if (s[S.LF_OP] >> 2 === LF_NONE) return (s[S.FLAGS] & F_PF) !== 0;
+  if (s[S.LF_OP] >> 2 === LF_NONE) return (s[S.FLAGS] & FL.PF) !== 0;
   return PARITY[s[S.LF_RES] & 0xff] === 1;
 }
 
 export function getAF(s: Int32Array): boolean {
   const kind = s[S.LF_OP] >> 2;
-  if (kind === LF_NONE) return (s[S.FLAGS] & F_AF) !== 0;
+  if (kind === LF_NONE) return (s[S.FLAGS] & FL.AF) !== 0;
   if (kind === LF_LOGIC) return false;
   return ((s[S.LF_DST] ^ s[S.LF_SRC] ^ s[S.LF_RES]) & 0x10) !== 0;
 }
 
 /** Compute all arithmetic flags into S.FLAGS and make them the source of truth (S.LF_OP = LF_NONE). */
 export function materialize(s: Int32Array): number {
-  if (s[S.LF_OP] >> 2 === LF_NONE) return s[S.FLAGS];
-  let f = s[S.FLAGS] & ~F_ARITH;
-  if (getCF(s)) f |= F_CF;
-  if (getPF(s)) f |= F_PF;
-  if (getAF(s)) f |= F_AF;
-  if (getZF(s)) f |= F_ZF;
-  if (getSF(s)) f |= F_SF;
-  if (getOF(s)) f |= F_OF;
+  const op = s[S.LF_OP];
+  const kind = op >> 2;
+  if (kind === LF_NONE) return s[S.FLAGS];
+  // One pass over the lazy state (this runs before every eager flag update, e.g. each shift).
+  const si = op & 3;
+  const is64 = si === 3;
+  const r = s[S.LF_RES];
+  const d = s[S.LF_DST];
+  const x = s[S.LF_SRC];
+  let f = s[S.FLAGS] & ~FL.ARITH;
+  if (PARITY[r & 0xff]) f |= FL.PF;
+  if (is64) {
+    if (r === 0 && s[S.LF_RES_HI] === 0) f |= FL.ZF;
+    if (s[S.LF_RES_HI] < 0) f |= FL.SF;
+  } else {
+    if (r === 0) f |= FL.ZF;
+    if (r & SIGN[si]) f |= FL.SF;
+  }
+  if (kind !== LF_LOGIC) {
+    if ((d ^ x ^ r) & 0x10) f |= FL.AF;
+    if (getCF(s)) f |= FL.CF;
+    if (getOF(s)) f |= FL.OF;
+  }
   s[S.FLAGS] = f;
   s[S.LF_OP] = LF_NONE;
   return f;

@@ -9,8 +9,8 @@
  */
 import type { Cpu } from '../cpu.js';
 import { D } from '../decode/record.js';
-import { materialize, PARITY } from '../flags.js';
-import { F_CF, F_OF, F_PF, F_SF, F_ZF, S } from '../state/layout.js';
+import { getCF, materialize, PARITY } from '../flags.js';
+import { FL, S } from '../state/layout.js';
 import { register } from './registry.js';
 
 const ROL = 0;
@@ -62,15 +62,15 @@ function setFlags(c: Cpu, mask: number, bits: number): void {
 
 /** SF ZF PF of a normalised result. */
 function szp(sz: number, lo: number, hi: number): number {
-  let f = PARITY[lo & 0xff] ? F_PF : 0;
+  let f = PARITY[lo & 0xff] ? FL.PF : 0;
   if (sz === 8) {
-    if (lo === 0 && hi === 0) f |= F_ZF;
-    if (hi < 0) f |= F_SF;
+    if (lo === 0 && hi === 0) f |= FL.ZF;
+    if (hi < 0) f |= FL.SF;
   } else {
     const bits = sz * 8;
     const v = bits === 32 ? lo : lo & ((1 << bits) - 1);
-    if (v === 0) f |= F_ZF;
-    if ((v >>> (bits - 1)) & 1) f |= F_SF;
+    if (v === 0) f |= FL.ZF;
+    if ((v >>> (bits - 1)) & 1) f |= FL.SF;
   }
   return f;
 }
@@ -87,7 +87,7 @@ function shiftE(c: Cpu, p: number, op: number, count: number): void {
     c.writeBack(p, sz, v, vh);
     return;
   }
-  const cfIn = materialize(c.s) & F_CF;
+  const cfIn = op === RCL || op === RCR ? getCF(c.s) : 0;
   let lo = 0;
   let hi = 0;
   let cf = 0;
@@ -228,8 +228,8 @@ function shiftE(c: Cpu, p: number, op: number, count: number): void {
   }
   c.writeBack(p, sz, lo, hi);
   if (arith)
-    setFlags(c, F_CF | F_OF | F_SF | F_ZF | F_PF, (cf ? F_CF : 0) | (of ? F_OF : 0) | szp(sz, lo, hi));
-  else setFlags(c, F_CF | F_OF, (cf ? F_CF : 0) | (of ? F_OF : 0));
+    setFlags(c, FL.CF | FL.OF | FL.SF | FL.ZF | FL.PF, (cf ? FL.CF : 0) | (of ? FL.OF : 0) | szp(sz, lo, hi));
+  else setFlags(c, FL.CF | FL.OF, (cf ? FL.CF : 0) | (of ? FL.OF : 0));
 }
 
 /** shld (left) / shrd of the E operand with the G register by count. */
@@ -295,7 +295,7 @@ function shxd(c: Cpu, p: number, left: boolean, count: number): void {
   const signOut = sz === 8 ? hi >>> 31 : (lo >>> (bits - 1)) & 1;
   const signIn = sz === 8 ? vh >>> 31 : (v >>> (bits - 1)) & 1;
   const of = signOut ^ signIn;
-  setFlags(c, F_CF | F_OF | F_SF | F_ZF | F_PF, (cf ? F_CF : 0) | (of ? F_OF : 0) | szp(sz, lo, hi));
+  setFlags(c, FL.CF | FL.OF | FL.SF | FL.ZF | FL.PF, (cf ? FL.CF : 0) | (of ? FL.OF : 0) | szp(sz, lo, hi));
 }
 
 register({
