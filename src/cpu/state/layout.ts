@@ -46,6 +46,7 @@ const TABLE: ReadonlyArray<readonly [string, number]> = [
   ['EXC_VECTOR', 1],
   ['EXC_ERR', 1],
   ['EXC_HAS_ERR', 1],
+  ['XCR0', 2],
 ];
 
 function build(): Record<string, number> {
@@ -108,6 +109,8 @@ export const enum S {
   EXC_VECTOR = 129,
   EXC_ERR = 130,
   EXC_HAS_ERR = 131,
+  XCR0 = 132,
+  XCR0_HI = 133,
 }
 
 export const GPR = L.GPR;
@@ -157,6 +160,8 @@ export const CPL = L.CPL;
 export const EXC_VECTOR = L.EXC_VECTOR;
 export const EXC_ERR = L.EXC_ERR;
 export const EXC_HAS_ERR = L.EXC_HAS_ERR;
+/** XCR0 (xsetbv/xgetbv); bit 0 (x87) reads as 1 even before the first xsetbv. */
+export const XCR0 = L.XCR0;
 export const STATE_SLOTS = L.SIZE;
 
 /** Segment register numbers, in the x86 encoding order (sreg field of ModRM), then LDTR and TR. */
@@ -185,6 +190,20 @@ export function slotNames(): string[] {
 export const ATTR_CODE64_USER = 0xfb | (1 << 13) | (1 << 15); // P DPL3 S code RX accessed, L, G
 export const ATTR_CODE32_USER = 0xfb | (1 << 14) | (1 << 15); // P DPL3 S code RX accessed, D, G
 export const ATTR_DATA_USER = 0xf3 | (1 << 14) | (1 << 15); // P DPL3 S data RW accessed, B, G
+
+/** RFLAGS bits as a const enum (inlined; for hot paths). */
+export const enum FL {
+  CF = 0x1,
+  PF = 0x4,
+  AF = 0x10,
+  ZF = 0x40,
+  SF = 0x80,
+  TF = 0x100,
+  IF = 0x200,
+  DF = 0x400,
+  OF = 0x800,
+  ARITH = 0x8d5,
+}
 
 /** RFLAGS bits. */
 export const F_CF = 1 << 0;
