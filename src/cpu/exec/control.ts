@@ -2,12 +2,14 @@
  * Near control transfer: jcc, jmp/call (relative and indirect), ret (with and without Iw),
  * loop/loope/loopne/jrcxz, and the software interrupts int3/int n/into/int1, which leave the
  * CPU through hooks.exception with RIP at the next instruction.
- * A call checks its target before pushing, so a bad target changes nothing.
+ * A call checks its stack slot (segment, canonical form, page), then its target, then pushes: a
+ * bad stack wins over a bad target (as on the host), and a bad target changes nothing.
  */
 import type { Cpu } from '../cpu.js';
 import { D } from '../decode/record.js';
 import { cond, getOF, getZF } from '../flags.js';
 import { EV_INT1, EV_INT3, EV_INTO, EV_SOFT_INT } from '../hooks.js';
+import { ACC_WRITE } from '../mmu/mmu.js';
 import { CS, S, SEG_LIMIT, segSlot } from '../state/layout.js';
 import { register } from './registry.js';
 
@@ -31,6 +33,16 @@ function relTarget(c: Cpu, disp: number, osz: number): number {
   return checkTarget(c, t | 0, hi, osz);
 }
 
+/** Check that a push of sz bytes would succeed (segment or canonical form, pages writable) without writing. */
+function probePush(c: Cpu, sz: number): void {
+  c.stackLin(-sz, sz, true);
+  const user = c.s[S.CPL] === 3;
+  const lo = c.aLo;
+  const hi = c.aHi;
+  c.translate(lo, hi, ACC_WRITE, user);
+  if ((lo & 0xfff) + sz > 0x1000) c.translate((lo + sz - 1) | 0, hi, ACC_WRITE, user);
+}
+
 function go(c: Cpu, lo: number, hi: number): void {
   c.s[S.RIP] = lo;
   c.s[S.RIP_HI] = hi;
@@ -49,6 +61,7 @@ register({
   },
   call_rel(c, p) {
     const osz = c.pool[p + D.OSZ];
+    probePush(c, osz);
     const t = relTarget(c, c.pool[p + D.IMM], osz);
     const th = c.vHi;
     c.push(osz, c.s[S.RIP], c.s[S.RIP_HI]);
@@ -63,7 +76,9 @@ register({
   call_E(c, p) {
     const osz = c.pool[p + D.OSZ];
     const v = c.readE(p, osz);
-    const t = checkTarget(c, v, c.vHi, osz);
+    const vh = c.vHi;
+    probePush(c, osz);
+    const t = checkTarget(c, v, vh, osz);
     const th = c.vHi;
     c.push(osz, c.s[S.RIP], c.s[S.RIP_HI]);
     go(c, t, th);

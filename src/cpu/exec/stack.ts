@@ -68,8 +68,12 @@ register({
   pusha(c, p) {
     const sz = c.pool[p + D.OSZ];
     const s = c.s;
-    // Check the whole area first so a fault leaves esp and memory unchanged.
+    // Check the whole area first, lowest address first (a #PF reports esp - 8*size, as qemu-i386
+    // does), so a fault leaves esp and memory unchanged.
     c.stackLin(-8 * sz, 8 * sz, true);
+    const user = s[S.CPL] === 3;
+    c.translate(c.aLo, c.aHi, ACC_WRITE, user);
+    c.translate((c.aLo + 8 * sz - 1) | 0, c.aHi, ACC_WRITE, user);
     const sp = s[S.GPR + 8];
     for (let r = 0; r < 8; r++) {
       c.stackLin(-(r + 1) * sz, sz, true);
