@@ -45,13 +45,13 @@ export const enum D {
   SEG = 10,
   DISP = 11,
   DISP_HI = 12,
+  // eslint-disable-next-line @typescript-eslint/no-duplicate-enum-values -- IMM2 aliases DISP_HI on purpose (see above)
   IMM2 = 12,
   IMM = 13,
   IMM_HI = 14,
   AUX = 15,
   PFX = 16,
 }
-
 
 export const NO_REG = -1;
 export const RIP_REL = 16;

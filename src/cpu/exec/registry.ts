@@ -21,7 +21,8 @@ export function register(family: Record<string, Handler>): void {
 
 export function handlerId(name: string): number {
   const id = ids.get(name);
-  if (id === undefined) throw new Error(`opcode table names handler '${name}', which no exec family registers`);
+  if (id === undefined)
+    throw new Error(`opcode table names handler '${name}', which no exec family registers`);
   return id;
 }
 
