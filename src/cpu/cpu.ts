@@ -18,7 +18,27 @@
 import { PhysMemory } from '../memory/phys.js';
 import type { CpuHooks } from './hooks.js';
 import { EV_FAULT } from './hooks.js';
-import { CR0_AM, CS, EFER_LMA, EXC_AC, EXC_GP, EXC_PF, EXC_SS, FS, F_AC, GS, S, SEG_ATTR, SEG_BASE, SEG_BASE_HI, SEG_LIMIT, SEG_SEL, SS, STATE_SLOTS, segSlot } from './state/layout.js';
+import {
+  CR0_AM,
+  CS,
+  EFER_LMA,
+  EXC_AC,
+  EXC_GP,
+  EXC_PF,
+  EXC_SS,
+  FS,
+  F_AC,
+  GS,
+  S,
+  SEG_ATTR,
+  SEG_BASE,
+  SEG_BASE_HI,
+  SEG_LIMIT,
+  SEG_SEL,
+  SS,
+  STATE_SLOTS,
+  segSlot,
+} from './state/layout.js';
 import { D, DREC_STRIDE, RIP_REL } from './decode/record.js';
 import { decode, FEAT_ALL } from './decode/decoder.js';
 import { HANDLERS } from './exec/registry.js';
@@ -534,6 +554,8 @@ export class Cpu {
   /** 64-bit mode: add the FS/GS base, check canonical form. */
   segLinear64(seg: number, lo: number, hi: number, stack: boolean): void {
     if (seg === FS || seg === GS) {
+      // The effective address itself must be canonical too (the AMD host; Intel checks only the sum).
+      if ((hi << 16) >> 16 !== hi) this.fault(EXC_GP, 0, true);
       const s = this.s;
       const t = (lo >>> 0) + (s[segSlot(seg, SEG_BASE)] >>> 0);
       hi = (hi + s[segSlot(seg, SEG_BASE_HI)] + (t > 0xffffffff ? 1 : 0)) | 0;
@@ -602,7 +624,8 @@ export class Cpu {
       this.checkAlign(lo, sz);
       this.translate(lo, hi, ACC_WRITE, this.user);
       const n0 = 0x1000 - (lo & 0xfff);
-      if (n0 < sz) this.translate((lo + n0) | 0, (lo >>> 0) + n0 > 0xffffffff ? (hi + 1) | 0 : hi, ACC_WRITE, this.user);
+      if (n0 < sz)
+        this.translate((lo + n0) | 0, (lo >>> 0) + n0 > 0xffffffff ? (hi + 1) | 0 : hi, ACC_WRITE, this.user);
     }
     return this.readSz(lo, hi, sz);
   }

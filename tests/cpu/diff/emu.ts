@@ -25,6 +25,7 @@ import {
   segSlot,
 } from '../../../src/cpu/state/layout.js';
 import { CODE_ENTRY, DATA_BASE, DATA_SIZE, type Case } from './gen/common.js';
+import { LinuxUserState } from './linux-user.js';
 
 const CODE_BASE = 0x50000000;
 const CODE_SIZE = 0x2000;
@@ -82,6 +83,8 @@ export function fillData(seed: number, out: Uint8Array): void {
 export class EmuRunner {
   private readonly m: FlatMachine;
   private readonly fills = new Map<number, Uint8Array>();
+  /** The oracle process's GDT, selectors and control registers (reloaded before each case). */
+  private readonly linux: LinuxUserState;
 
   /** The initial DATA contents for a seed (cached). */
   private fill(seed: number): Uint8Array {
@@ -118,6 +121,7 @@ export class EmuRunner {
     // Linux runs with CR0.AM set: EFLAGS.AC turns on alignment checking at CPL 3.
     this.m.cpu.s[CR0] |= CR0_AM;
     this.m.cpu.updateAccessMasks();
+    this.linux = new LinuxUserState(this.m, bits);
     const hooks = new LinuxUserHooks();
     this.m.cpu.hooks = hooks;
     this.m.hooks = hooks;
@@ -132,6 +136,7 @@ export class EmuRunner {
     mem.u8.set(initial, PHYS_DATA);
     cpu.flushCode();
     cpu.flushTlb(false);
+    this.linux.reset();
     for (let i = 0; i < 32; i++) cpu.s[i] = c.regs[i];
     if (this.bits === 32) for (let i = 1; i < 32; i += 2) cpu.s[i] = 0;
     cpu.setRip(CODE_ENTRY, 0);
