@@ -41,7 +41,11 @@ import {
 } from './state/layout.js';
 import { D, DREC_STRIDE, RIP_REL } from './decode/record.js';
 import { decode, FEAT_ALL } from './decode/decoder.js';
-import { HANDLERS } from './exec/registry.js';
+import { HANDLERS, handlerId } from './exec/registry.js';
+import { aluEGHandler, aluEIHandler } from './exec/alu.js';
+import { leaHandler, movEGHandler, movzxHandler } from './exec/mov.js';
+import { jccHandler } from './exec/control.js';
+import { shiftHandler } from './exec/shift.js';
 import { ACC_FETCH, ACC_READ, ACC_WRITE, PERM_R, PERM_W, PERM_X, WALK_RSVD, type Walker } from './mmu/mmu.js';
 import { materialize } from './flags.js';
 
@@ -54,6 +58,16 @@ const CS_BASE = segSlot(CS, SEG_BASE);
 const SS_ATTR = segSlot(SS, SEG_ATTR);
 const F_AC_BIT = F_AC;
 const CR0_AM_BIT = CR0_AM;
+
+// Handler ids dispatched directly by the run loop (measured: these seven are ~88% of the
+// instructions of the CPU benchmark).
+const ID_MOV_EG = handlerId('mov_EG');
+const ID_ALU_EG = handlerId('alu_EG');
+const ID_ALU_EI = handlerId('alu_EI');
+const ID_JCC = handlerId('jcc');
+const ID_SHIFT = handlerId('shift');
+const ID_MOVZX = handlerId('movzx');
+const ID_LEA = handlerId('lea');
 
 const TLB_BITS = 12;
 const TLB_SIZE = 1 << TLB_BITS;
@@ -813,7 +827,17 @@ export class Cpu {
           s[S.RIP] = t | 0;
           if (t > 0xffffffff) s[S.RIP_HI] = (s[S.RIP_HI] + 1) | 0;
           n++;
-          handlers[pool[p + D.OP]](this, p);
+          // The most frequent handlers are called directly (monomorphic calls V8 can inline);
+          // the rest through the table.
+          const op = pool[p + D.OP];
+          if (op === ID_MOV_EG) movEGHandler(this, p);
+          else if (op === ID_ALU_EG) aluEGHandler(this, p);
+          else if (op === ID_ALU_EI) aluEIHandler(this, p);
+          else if (op === ID_JCC) jccHandler(this, p);
+          else if (op === ID_SHIFT) shiftHandler(this, p);
+          else if (op === ID_MOVZX) movzxHandler(this, p);
+          else if (op === ID_LEA) leaHandler(this, p);
+          else handlers[op](this, p);
           if (this.stopFlag) break;
         }
       } catch (e) {

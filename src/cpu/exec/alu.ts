@@ -8,7 +8,7 @@ import type { Cpu } from '../cpu.js';
 import { D } from '../decode/record.js';
 import { getCF, LF_ADC, LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_SBB, LF_SUB, sizeIndex } from '../flags.js';
 import { S } from '../state/layout.js';
-import { register } from './registry.js';
+import { register, type Handler } from './registry.js';
 
 export const OP_ADD = 0;
 export const OP_OR = 1;
@@ -146,7 +146,7 @@ function immOf(c: Cpu, p: number, sz: number): number {
   return norm(v, sz);
 }
 
-register({
+const family: Record<string, Handler> = {
   alu_EG(c, p) {
     const d_ = c.pool;
     const sz = d_[p + D.OSZ];
@@ -233,7 +233,12 @@ register({
     c.writeBack(p, sz, r, rh);
     setLazy(c, LF_SUB, sz, 0, 0, x, xh, r, rh, 0);
   },
-});
+};
+register(family);
+/** The alu_EG handler, for the run loop's direct dispatch of the most frequent instructions. */
+export const aluEGHandler = family.alu_EG;
+/** The alu_EI handler, for the run loop's direct dispatch of the most frequent instructions. */
+export const aluEIHandler = family.alu_EI;
 
 function incdec(c: Cpu, p: number, sz: number, d: number, dh: number, dec: number, toE: boolean): void {
   const cf = getCF(c.s);

@@ -11,7 +11,7 @@ import { cond, getOF, getZF } from '../flags.js';
 import { EV_INT1, EV_INT3, EV_INTO, EV_SOFT_INT } from '../hooks.js';
 import { ACC_WRITE } from '../mmu/mmu.js';
 import { CS, S, SEG_LIMIT, segSlot } from '../state/layout.js';
-import { register } from './registry.js';
+import { register, type Handler } from './registry.js';
 
 /** Validate a near branch target (canonical in 64-bit mode, within CS limit otherwise); returns it masked. */
 export function checkTarget(c: Cpu, lo: number, hi: number, osz: number): number {
@@ -48,7 +48,7 @@ function go(c: Cpu, lo: number, hi: number): void {
   c.s[S.RIP_HI] = hi;
 }
 
-register({
+const family: Record<string, Handler> = {
   jcc(c, p) {
     if (cond(c.s, c.pool[p + D.AUX])) {
       const t = relTarget(c, c.pool[p + D.IMM], c.pool[p + D.OSZ]);
@@ -139,4 +139,7 @@ register({
   int1(c) {
     c.softEvent(1, EV_INT1);
   },
-});
+};
+register(family);
+/** The jcc handler, for the run loop's direct dispatch of the most frequent instructions. */
+export const jccHandler = family.jcc;

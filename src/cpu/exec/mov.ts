@@ -9,7 +9,7 @@ import { cond, LF_SUB, materialize } from '../flags.js';
 import { F_AF, F_CF, F_PF, F_SF, F_ZF, S } from '../state/layout.js';
 import { aluCompute, norm, OP_ADD, OP_SUB, setLazy } from './alu.js';
 import { LF_ADD } from '../flags.js';
-import { register } from './registry.js';
+import { register, type Handler } from './registry.js';
 
 function bswap32(v: number): number {
   return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
@@ -22,7 +22,7 @@ function sext(c: Cpu, v: number, from: number): number {
   return lo;
 }
 
-register({
+const family: Record<string, Handler> = {
   mov_EG(c, p) {
     const sz = c.pool[p + D.OSZ];
     const v = c.readReg(c.pool[p + D.REG], sz);
@@ -252,4 +252,11 @@ register({
     s[S.FLAGS] = f;
     s[S.LF_OP] = 0;
   },
-});
+};
+register(family);
+/** The mov_EG handler, for the run loop's direct dispatch of the most frequent instructions. */
+export const movEGHandler = family.mov_EG;
+/** The lea handler, for the run loop's direct dispatch of the most frequent instructions. */
+export const leaHandler = family.lea;
+/** The movzx handler, for the run loop's direct dispatch of the most frequent instructions. */
+export const movzxHandler = family.movzx;

@@ -11,7 +11,7 @@ import type { Cpu } from '../cpu.js';
 import { D } from '../decode/record.js';
 import { getCF, materialize, PARITY } from '../flags.js';
 import { FL, S } from '../state/layout.js';
-import { register } from './registry.js';
+import { register, type Handler } from './registry.js';
 
 const ROL = 0;
 const ROR = 1;
@@ -298,7 +298,7 @@ function shxd(c: Cpu, p: number, left: boolean, count: number): void {
   setFlags(c, FL.CF | FL.OF | FL.SF | FL.ZF | FL.PF, (cf ? FL.CF : 0) | (of ? FL.OF : 0) | szp(sz, lo, hi));
 }
 
-register({
+const family: Record<string, Handler> = {
   shift(c, p) {
     shiftE(c, p, c.pool[p + D.AUX], c.pool[p + D.IMM]);
   },
@@ -312,4 +312,7 @@ register({
     const k = c.pool[p + D.AUX];
     shxd(c, p, k < 2, k & 1 ? c.s[2] & 0xff : c.pool[p + D.IMM]);
   },
-});
+};
+register(family);
+/** The shift handler, for the run loop's direct dispatch of the most frequent instructions. */
+export const shiftHandler = family.shift;
