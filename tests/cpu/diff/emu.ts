@@ -25,6 +25,7 @@ import {
   segSlot,
 } from '../../../src/cpu/state/layout.js';
 import { CODE_ENTRY, DATA_BASE, DATA_SIZE, type Case } from './gen/common.js';
+import { fillData } from './native.js';
 import { LinuxUserState } from './linux-user.js';
 
 const CODE_BASE = 0x50000000;
@@ -66,19 +67,6 @@ class LinuxUserHooks extends RecordingHooks {
   }
 }
 
-/** xorshift32 fill, identical to the native runner's. */
-export function fillData(seed: number, out: Uint8Array): void {
-  let x = seed >>> 0 || 0x9e3779b9;
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  for (let i = 0; i < out.byteLength; i += 4) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    dv.setUint32(i, x, true);
-  }
-}
 
 export class EmuRunner {
   private readonly m: FlatMachine;
