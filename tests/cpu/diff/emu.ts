@@ -67,7 +67,6 @@ class LinuxUserHooks extends RecordingHooks {
   }
 }
 
-
 export class EmuRunner {
   private readonly m: FlatMachine;
   private readonly fills = new Map<number, Uint8Array>();
