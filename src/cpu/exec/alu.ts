@@ -140,6 +140,50 @@ function aluApply(
   setLazy(c, KIND[op], sz, d, dh, x, xh, r, rh, cin);
 }
 
+/**
+ * Fast path: a 32-bit ALU operation on register slot `rd` (GPR index * 2) with a source value;
+ * the same semantics as aluApply for sz = 4 with a register destination.
+ */
+function alu32rr(c: Cpu, op: number, rd: number, x: number): void {
+  const s = c.s;
+  const d = s[rd];
+  let cin = 0;
+  let r: number;
+  switch (op) {
+    case OP_ADD:
+      r = (d + x) | 0;
+      break;
+    case OP_OR:
+      r = d | x;
+      break;
+    case OP_ADC:
+      cin = getCF(s);
+      r = (d + x + cin) | 0;
+      break;
+    case OP_SBB:
+      cin = getCF(s);
+      r = (d - x - cin) | 0;
+      break;
+    case OP_AND:
+      r = d & x;
+      break;
+    case OP_XOR:
+      r = d ^ x;
+      break;
+    default:
+      r = (d - x) | 0;
+  }
+  if (op !== OP_CMP) {
+    s[rd] = r;
+    s[rd + 1] = 0;
+  }
+  s[S.LF_OP] = (KIND[op] << 2) | 2;
+  s[S.LF_DST] = d;
+  s[S.LF_SRC] = x;
+  s[S.LF_RES] = r;
+  s[S.LF_AUX] = cin;
+}
+
 function immOf(c: Cpu, p: number, sz: number): number {
   const v = c.pool[p + D.IMM];
   c.vHi = c.pool[p + D.IMM_HI];
@@ -151,6 +195,10 @@ const family: Record<string, Handler> = {
     const d_ = c.pool;
     const sz = d_[p + D.OSZ];
     const op = d_[p + D.AUX];
+    if (sz === 4 && d_[p + D.MEM] === 0) {
+      alu32rr(c, op, d_[p + D.RM] << 1, c.s[d_[p + D.REG] << 1]);
+      return;
+    }
     const x = c.readReg(d_[p + D.REG], sz);
     const xh = c.vHi;
     const d = op === OP_CMP ? c.readE(p, sz) : c.readEw(p, sz);
@@ -182,6 +230,10 @@ const family: Record<string, Handler> = {
     const d_ = c.pool;
     const sz = d_[p + D.OSZ];
     const op = d_[p + D.AUX];
+    if (sz === 4 && d_[p + D.MEM] === 0) {
+      alu32rr(c, op, d_[p + D.RM] << 1, d_[p + D.IMM]);
+      return;
+    }
     const x = immOf(c, p, sz);
     const xh = c.vHi;
     const d = op === OP_CMP ? c.readE(p, sz) : c.readEw(p, sz);

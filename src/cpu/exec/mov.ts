@@ -25,6 +25,15 @@ function sext(c: Cpu, v: number, from: number): number {
 const family: Record<string, Handler> = {
   mov_EG(c, p) {
     const sz = c.pool[p + D.OSZ];
+    if (sz >= 4 && c.pool[p + D.MEM] === 0) {
+      // Fast path: 32/64-bit register to register (a 32-bit write zero-extends).
+      const s = c.s;
+      const rs = c.pool[p + D.REG] << 1;
+      const rd = c.pool[p + D.RM] << 1;
+      s[rd] = s[rs];
+      s[rd + 1] = sz === 8 ? s[rs + 1] : 0;
+      return;
+    }
     const v = c.readReg(c.pool[p + D.REG], sz);
     c.writeE(p, sz, v, c.vHi);
   },
