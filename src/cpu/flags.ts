@@ -175,6 +175,30 @@ export function cond(s: Int32Array, cc: number): boolean {
       default:
         r = slowCond(s, cc >> 1);
     }
+  } else if (kind === LF_LOGIC && (op & 3) !== 3) {
+    // Fast path after test/and/or/xor of 8..32 bits: CF = OF = 0.
+    const res = s[S.LF_RES];
+    const si = op & 3;
+    const neg = res << (si === 0 ? 24 : si === 1 ? 16 : 0) < 0;
+    switch (cc >> 1) {
+      case 0:
+      case 1:
+        r = false;
+        break;
+      case 2:
+      case 3:
+        r = res === 0;
+        break;
+      case 4:
+      case 6:
+        r = neg;
+        break;
+      case 7:
+        r = res === 0 || neg;
+        break;
+      default:
+        r = PARITY[res & 0xff] === 1;
+    }
   } else {
     r = slowCond(s, cc >> 1);
   }

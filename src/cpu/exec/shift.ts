@@ -60,6 +60,55 @@ function setFlags(c: Cpu, mask: number, bits: number): void {
   c.s[S.FLAGS] = (f & ~mask) | bits;
 }
 
+/**
+ * Fast path: a 32-bit shift or rotate (not rcl/rcr) of register slot rd by n (1..31), with the
+ * same results as shiftE. Shifts set every arithmetic flag (AF, undefined, is cleared) without
+ * materialising the previous ones; rotates change only CF and OF.
+ */
+function shift32r(c: Cpu, op: number, rd: number, n: number): void {
+  const s = c.s;
+  const v = s[rd];
+  let r: number;
+  let cf: number;
+  let of: number;
+  if (op === ROL || op === ROR) {
+    if (op === ROL) {
+      r = (v << n) | (v >>> (32 - n));
+      cf = r & 1;
+      of = ((r >>> 31) ^ cf) & 1;
+    } else {
+      r = (v >>> n) | (v << (32 - n));
+      cf = r >>> 31;
+      of = ((r >>> 31) ^ (r >>> 30)) & 1;
+    }
+    s[rd] = r;
+    s[rd + 1] = 0;
+    setFlags(c, FL.CF | FL.OF, cf | (of << 11));
+    return;
+  }
+  if (op === SHR) {
+    r = v >>> n;
+    cf = (v >>> (n - 1)) & 1;
+    of = (v >>> 31) & 1;
+  } else if (op === SAR) {
+    r = v >> n;
+    cf = (v >>> (n - 1)) & 1;
+    of = 0;
+  } else {
+    r = v << n;
+    cf = (v >>> (32 - n)) & 1;
+    of = ((r >>> 31) ^ cf) & 1;
+  }
+  s[rd] = r;
+  s[rd + 1] = 0;
+  let f = (s[S.FLAGS] & ~FL.ARITH) | cf | (of << 11);
+  if (PARITY[r & 0xff]) f |= FL.PF;
+  if (r === 0) f |= FL.ZF;
+  if (r < 0) f |= FL.SF;
+  s[S.FLAGS] = f;
+  s[S.LF_OP] = 0;
+}
+
 /** SF ZF PF of a normalised result. */
 function szp(sz: number, lo: number, hi: number): number {
   let f = PARITY[lo & 0xff] ? FL.PF : 0;
@@ -300,7 +349,13 @@ function shxd(c: Cpu, p: number, left: boolean, count: number): void {
 
 const family: Record<string, Handler> = {
   shift(c, p) {
-    shiftE(c, p, c.pool[p + D.AUX], c.pool[p + D.IMM]);
+    const op = c.pool[p + D.AUX];
+    const n = c.pool[p + D.IMM] & 31;
+    if (c.pool[p + D.OSZ] === 4 && c.pool[p + D.MEM] === 0 && n !== 0 && op !== RCL && op !== RCR) {
+      shift32r(c, op, c.pool[p + D.RM] << 1, n);
+      return;
+    }
+    shiftE(c, p, op, c.pool[p + D.IMM]);
   },
   shift1(c, p) {
     shiftE(c, p, c.pool[p + D.AUX], 1);

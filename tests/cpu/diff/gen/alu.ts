@@ -152,6 +152,32 @@ export const templates: Template[] = [
     },
   },
   {
+    // Conditions read from lazy flags: an ALU op (or test) of any size, then setcc and jcc on
+    // its result, so every condition is evaluated from each kind of lazy state.
+    name: 'alu then setcc/jcc',
+    bits: BOTH,
+    gen(b) {
+      const r = b.r;
+      if (r.bool(0.3)) {
+        const byte = r.bool(0.3);
+        const sz = byte ? { size: 1, p66: false, rexW: false } : b.opsize();
+        b.modrm({
+          prefixes: sizePrefix(sz),
+          opcode: [byte ? 0x84 : 0x85],
+          reg: b.anyReg(),
+          regIsOperand: true,
+          rm: 'reg',
+          rexW: sz.rexW,
+          byteRegs: byte,
+        });
+      } else aluForm(b, r.int(2));
+      const cc = r.int(16);
+      // setcc dl; jcc +2 (over "mov dh, 1" is not needed: the landing int3 shows the path)
+      b.emit(0x0f, 0x90 | cc, 0xc2, 0x70 | r.int(16), 0x01, 0x90);
+      b.ignoreFlags = AF;
+    },
+  },
+  {
     name: 'lock on a register form is #UD',
     bits: BOTH,
     gen(b) {
