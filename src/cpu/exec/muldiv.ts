@@ -378,6 +378,15 @@ register({
 
 /** Two- and three-operand imul: truncated result to reg; CF=OF when it does not fit. */
 function imulTrunc(c: Cpu, reg: number, sz: number, a: number, ah: number, b: number, bh: number): void {
+  if (sz === 4) {
+    // 32 x 32: the low word is Math.imul; the double product decides overflow exactly (it is
+    // exact below 2^53, and anything at or above that is out of int32 range anyway).
+    const lo = Math.imul(a, b);
+    const full = (a | 0) * (b | 0);
+    c.writeReg(reg, 4, lo, 0);
+    setMulFlags(c, full < -2147483648 || full > 2147483647, lo, 4);
+    return;
+  }
   imulFull(a, ah, b, bh, sz);
   if (sz === 2) {
     c.writeReg(reg, 2, w0, 0);
