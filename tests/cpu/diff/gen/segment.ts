@@ -317,7 +317,9 @@ export const templates: Template[] = [
       if (k === 0) {
         // iretq: push ss, rsp, rflags, cs, rip from r8..r12
         b.setReg(8, ss, r.bool(0.05) ? 1 : 0);
-        b.setReg(9, sp, r.bool(0.05) ? 0x8000 : 0);
+        // RSP stays canonical: with a non-canonical one the case's int3 at the target cannot
+        // push a signal frame, and what the host kernel reports then differs between kernels.
+        b.setReg(9, sp, 0);
         b.setReg(10, fl, 0);
         b.setReg(11, cs, r.bool(0.05) ? r.u32() : 0);
         // High halves: non-canonical, or canonical and unmapped in the user half (kernel-half pages
