@@ -58,6 +58,8 @@ const CS_BASE = segSlot(CS, SEG_BASE);
 const SS_ATTR = segSlot(SS, SEG_ATTR);
 const F_AC_BIT = F_AC;
 const CR0_AM_BIT = CR0_AM;
+const EFER_NXE_BIT = 1 << 11;
+const CR4_PAE_BIT = 1 << 5;
 
 // Handler ids dispatched directly by the run loop (measured: these seven are ~88% of the
 // instructions of the CPU benchmark).
@@ -312,7 +314,8 @@ export class Cpu {
     let err = bits;
     if (acc === ACC_WRITE) err |= 2;
     if (user) err |= 4;
-    if (acc === ACC_FETCH) err |= 16;
+    // I/D: only when execute-disable is in use (PAE or 4-level paging with EFER.NXE; no SMEP).
+    if (acc === ACC_FETCH && s[S.EFER] & EFER_NXE_BIT && s[S.CR4] & CR4_PAE_BIT) err |= 16;
     return this.fault(EXC_PF, err, true);
   }
 

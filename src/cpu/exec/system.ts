@@ -241,7 +241,9 @@ function writeOwnMsr(c: Cpu, msr: number, lo: number, hi: number): boolean {
       if (hi !== 0 || lo & ~EFER_VALID) c.gp(0);
       // LME cannot change while paging is on; LMA is read-only.
       if ((lo ^ s[S.EFER]) & EFER_LME && s[S.CR0] & CR0_PG) c.gp(0);
+      const nxChanged = (lo ^ s[S.EFER]) & EFER_NXE;
       s[S.EFER] = (lo & ~EFER_LMA) | (s[S.EFER] & EFER_LMA);
+      if (nxChanged) c.flushTlb(false); // execute permissions change
       return true;
     }
     case MSR_STAR:
@@ -322,8 +324,8 @@ function writeCr(c: Cpu, n: number, lo: number, hi: number): void {
       s[S.CR2_HI] = hi;
       return;
     case 3:
-      // Bits 63:52 are reserved (MAXPHYADDR 52; no PCID).
-      if (hi >>> 20 !== 0) c.gp(0);
+      // Bits 63:40 are reserved (MAXPHYADDR 40, as the page walker; no PCID).
+      if (hi >>> 8 !== 0) c.gp(0);
       s[S.CR3] = lo;
       s[S.CR3_HI] = hi;
       c.flushTlb((s[S.CR4] & CR4_PGE) !== 0);
