@@ -12,6 +12,8 @@
 /** The same value for 32-bit and 64-bit guests. */
 export const XEN = {
   CALLBACKF_mask_events: 1,
+  CALLBACKOP_register: 0,
+  CALLBACKOP_unregister: 1,
   CALLBACKTYPE_event: 0,
   CALLBACKTYPE_failsafe: 1,
   CALLBACKTYPE_nmi: 4,
@@ -417,6 +419,10 @@ export const XEN64 = {
   HYPERVISOR_VIRT_START: -0x800000000000,
   MACH2PHYS_VIRT_END: -0x7fc000000000,
   MACH2PHYS_VIRT_START: -0x800000000000,
+  SEGBASE_FS: 0,
+  SEGBASE_GS_KERNEL: 2,
+  SEGBASE_GS_USER: 1,
+  SEGBASE_GS_USER_SEL: 3,
   VGCF_IN_SYSCALL: 256,
   VGCF_in_syscall: 256,
 } as const;

@@ -142,6 +142,19 @@ export const STRUCTS = {
       f('address', perWidth(struct(f('cs', 'ulong'), f('eip', 'ulong')), 'ulong')),
     ),
   },
+  callback_unregister: {
+    c: 'struct callback_unregister',
+    type: struct(f('type', 'u16'), f('_unused', 'u16')),
+  },
+  xen_compile_info: {
+    c: 'struct xen_compile_info',
+    type: struct(
+      f('compiler', 'u8', 64),
+      f('compile_by', 'u8', 16),
+      f('compile_domain', 'u8', 32),
+      f('compile_date', 'u8', 32),
+    ),
+  },
   xen_memory_map: { c: 'struct xen_memory_map', type: struct(f('nr_entries', 'u32'), f('buffer', 'handle')) },
   xen_machphys_mapping: {
     c: 'struct xen_machphys_mapping',

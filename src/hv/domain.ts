@@ -1,0 +1,71 @@
+/**
+ * A PV domain: its memory, its vCPUs, the hypervisor pages it shares (shared_info), its console
+ * output, its life cycle (running, shut down with a reason, crashed with a register dump) and
+ * the hypercalls it made that we do not implement (counted by number, never ignored silently).
+ *
+ * Invariants: a domain's vCPUs see only the domain's memory; once `ended` is set no vCPU runs
+ * again; every crash carries a one-line reason and a register dump.
+ */
+import type { Width } from '../xen/abi/layout.js';
+import type { DomainMemory } from './memory.js';
+import { hvSpace, type HvSpace } from './hvspace.js';
+import { PvWalker } from './pvwalker.js';
+import type { PvVcpu } from './vcpu.js';
+
+/** Where a domain's console output goes (the CLI writes it to stdout). */
+export interface ConsoleSink {
+  write(bytes: Uint8Array): void;
+}
+
+export type DomainEnd =
+  { kind: 'shutdown'; reason: number; code: number } | { kind: 'crash'; why: string; dump: string };
+
+export class Domain {
+  readonly space: HvSpace;
+  readonly walker: PvWalker;
+  readonly vcpus: PvVcpu[] = [];
+  /** Hypercalls answered -ENOSYS: number -> count. */
+  readonly unimplemented = new Map<number, number>();
+  /** VMASST_TYPE_* bits the guest enabled. */
+  vmAssist = 0;
+  /** VMASST_TYPE_m2p_strict (64-bit guests). */
+  m2pStrict = false;
+  /** SCHEDOP_shutdown_code's value (reported with the next shutdown). */
+  shutdownCode = 0;
+  ended: DomainEnd | undefined;
+
+  constructor(
+    readonly domid: number,
+    readonly width: Width,
+    readonly memory: DomainMemory,
+    readonly sharedInfoMfn: number,
+    readonly console: ConsoleSink,
+  ) {
+    this.space = hvSpace(width);
+    this.walker = new PvWalker(memory.mem, this.space);
+  }
+
+  shutdown(reason: number): void {
+    if (this.ended) return;
+    this.ended = { kind: 'shutdown', reason, code: this.shutdownCode };
+    for (const v of this.vcpus) v.cpu.stop();
+  }
+
+  crash(v: PvVcpu, why: string): void {
+    if (this.ended) return;
+    this.ended = { kind: 'crash', why, dump: v.dump() };
+    for (const x of this.vcpus) x.cpu.stop();
+  }
+
+  countUnimplemented(nr: number): void {
+    this.unimplemented.set(nr, (this.unimplemented.get(nr) ?? 0) + 1);
+  }
+
+  /** Run vCPU 0 until the domain ends or `budget` instructions ran; returns instructions run. */
+  run(budget: number): number {
+    const v = this.vcpus[0];
+    let total = 0;
+    while (!this.ended && total < budget) total += v.cpu.run(budget - total);
+    return total;
+  }
+}

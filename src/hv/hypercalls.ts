@@ -1,0 +1,55 @@
+/**
+ * The hypercall table: every hypercall number Xen defines (from the public headers), with its
+ * handler for 64-bit (pv64) and 32-bit PAE (pv32) guests where we implement it. A row without a
+ * handler for the guest's width answers -ENOSYS and is counted (Domain.unimplemented).
+ * Invariant: the numbers come from XEN.__HYPERVISOR_* (checked against the headers); this is the
+ * only place that maps numbers to handlers.
+ */
+import { XEN } from '../xen/abi/constants.js';
+import type { Handler, HypercallRow } from './hypercall.js';
+import { consoleIo } from './hc/console.js';
+import { schedOp } from './hc/sched.js';
+import { xenVersion } from './hc/version.js';
+import {
+  callbackOp,
+  fpuTaskswitch,
+  setCallbacks,
+  setSegmentBase,
+  setTrapTable,
+  stackSwitch,
+  vmAssist,
+} from './hc/vcpu-state.js';
+
+/** name (without __HYPERVISOR_) -> [pv64, pv32] handlers. */
+const IMPLEMENTED: Record<string, [Handler | undefined, Handler | undefined]> = {
+  console_io: [consoleIo, consoleIo],
+  sched_op: [schedOp, schedOp],
+  xen_version: [xenVersion, xenVersion],
+  vm_assist: [vmAssist, vmAssist],
+  set_trap_table: [setTrapTable, setTrapTable],
+  stack_switch: [stackSwitch, stackSwitch],
+  set_callbacks: [setCallbacks, setCallbacks],
+  callback_op: [callbackOp, callbackOp],
+  fpu_taskswitch: [fpuTaskswitch, fpuTaskswitch],
+  set_segment_base: [setSegmentBase, undefined],
+};
+
+function build(): (HypercallRow | undefined)[] {
+  const rows: (HypercallRow | undefined)[] = [];
+  for (const [key, nr] of Object.entries(XEN)) {
+    if (!key.startsWith('__HYPERVISOR_') || key.startsWith('__HYPERVISOR_arch_')) continue;
+    const name = key.slice('__HYPERVISOR_'.length);
+    const [pv64, pv32] = IMPLEMENTED[name] ?? [undefined, undefined];
+    rows[nr] = { name, pv64, pv32 };
+  }
+  for (const name of Object.keys(IMPLEMENTED))
+    if (!rows.some((r) => r?.name === name)) throw new Error(`hypercall table: no number for ${name}`);
+  return rows;
+}
+
+export const HYPERCALLS: readonly (HypercallRow | undefined)[] = build();
+
+/** The hypercall's name for messages (or its number). */
+export function hypercallName(nr: number): string {
+  return HYPERCALLS[nr]?.name ?? `#${nr}`;
+}

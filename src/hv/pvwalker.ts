@@ -1,0 +1,55 @@
+/**
+ * The page walker of a PV vCPU: the guest's own page tables (the architectural PagingWalker
+ * over machine memory) everywhere except the hypervisor's range, which the overlay answers
+ * (hvspace.ts). Linear pages are keyed as doubles: (lo >>> 12) + hi * 2^20.
+ *
+ * Invariants: an address in the hypervisor's range never reaches the guest's page tables; an
+ * overlay page the overlay does not hold is not present; overlay permissions never grant a user
+ * write (PERM_W << PERM_USER_SHIFT).
+ */
+import type { Cpu } from '../cpu/cpu.js';
+import { PagingWalker } from '../cpu/mmu/paging.js';
+import { PERM_R, PERM_USER_SHIFT, PERM_W, WALK_NOT_PRESENT, type Walker } from '../cpu/mmu/mmu.js';
+import type { PhysMemory } from '../memory/phys.js';
+import type { HvSpace } from './hvspace.js';
+
+/** Overlay permissions. */
+export const OV_SUPERVISOR_RO = PERM_R;
+export const OV_USER_RO = PERM_R | (PERM_R << PERM_USER_SHIFT);
+
+export class PvWalker implements Walker {
+  walkPerm = 0;
+  private readonly inner: PagingWalker;
+  /** Linear page -> machine frame | (perm << 24). */
+  private readonly overlay = new Map<number, number>();
+
+  constructor(
+    mem: PhysMemory,
+    readonly space: HvSpace,
+  ) {
+    this.inner = new PagingWalker(mem);
+  }
+
+  /** Map one hypervisor-range page (the caller flushes the TLB entry if it replaced one). */
+  map(lo: number, hi: number, mfn: number, perm: number): void {
+    if (!this.space.contains(lo, hi)) throw new RangeError('overlay mapping outside the hypervisor range');
+    if (perm & (PERM_W << PERM_USER_SHIFT)) throw new RangeError('overlay mappings are never user-writable');
+    this.overlay.set((lo >>> 12) + hi * 1048576, mfn | (perm << 24));
+  }
+
+  unmap(lo: number, hi: number): void {
+    this.overlay.delete((lo >>> 12) + hi * 1048576);
+  }
+
+  walk(c: Cpu, lo: number, hi: number, access: number, user: boolean): number {
+    if (this.space.contains(lo, hi)) {
+      const e = this.overlay.get((lo >>> 12) + hi * 1048576);
+      if (e === undefined) return WALK_NOT_PRESENT;
+      this.walkPerm = e >>> 24;
+      return (e & 0xffffff) * 4096;
+    }
+    const r = this.inner.walk(c, lo, hi, access, user);
+    this.walkPerm = this.inner.walkPerm;
+    return r;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * A PV vCPU: the CPU interpreter plus what Xen keeps per vCPU for a paravirtualized guest: guest
+ * kernel or guest user mode, the virtual trap table (set_trap_table), the kernel stack
+ * (stack_switch), the callbacks (event, failsafe, syscall...), the vcpu_info location and, for
+ * 64-bit guests, the user page-table root and the user/kernel GS bases swapped on mode changes.
+ *
+ * Privilege model (as Xen's): a 64-bit guest kernel runs at CPL 3 in 64-bit mode, told apart from
+ * guest user mode by `kernelMode` (and by its page tables); a 32-bit PAE guest kernel runs at
+ * CPL 1, its user space at CPL 3. Neither ever runs at CPL 0: privileged instructions fault and
+ * come to the hypervisor through the CPU hooks.
+ *
+ * Invariants: the CPU's segment registers only ever hold descriptors from Xen's reserved GDT page
+ * or validated guest descriptors; CR3 holds a guest-owned frame.
+ */
+import { Cpu } from '../cpu/cpu.js';
+import type { CpuHooks } from '../cpu/hooks.js';
+import {
+  CS,
+  DS,
+  ES,
+  FS,
+  GS,
+  S,
+  SS,
+  ATTR_CODE64_USER,
+  ATTR_DATA_USER,
+  segSlot,
+  SEG_SEL,
+} from '../cpu/state/layout.js';
+import { XEN32, XEN64 } from '../xen/abi/constants.js';
+import { abi } from '../xen/abi/structs.js';
+import type { Domain } from './domain.js';
+import { GDT_LIMIT, type HvSpace } from './hvspace.js';
+import { hex64 } from '../lib/u64.js';
+
+// Control registers as Xen runs a PV guest: PE MP ET NE WP PG; PAE PGE OSFXSR OSXMMEXCPT; NXE (+ LME LMA SCE).
+const CR0_PV = 0x80050033 | 0;
+const CR4_PV = 0x6a0;
+const EFER_NXE = 1 << 11;
+const EFER_LONG = (1 << 8) | (1 << 10) | 1; // LME LMA SCE
+/** 32-bit ring-1 flat code and data attributes (P, DPL1, S, accessed; D/B, G). */
+const ATTR_CODE32_RING1 = 0xbb | (1 << 14) | (1 << 15);
+const ATTR_DATA32_RING1 = 0xb3 | (1 << 14) | (1 << 15);
+
+/** The registers a vCPU starts with (from the domain builder). */
+export interface VcpuStart {
+  entryLo: number;
+  entryHi: number;
+  spLo: number;
+  spHi: number;
+  startInfoLo: number;
+  startInfoHi: number;
+  /** Machine frame of the top-level page table (L4, or the PAE L3). */
+  ptRootMfn: number;
+}
+
+/** A registered callback: code selector (32-bit guests), entry address, CALLBACKF_* flags. */
+export class Callback {
+  cs = 0;
+  lo = 0;
+  hi = 0;
+  flags = 0;
+  set = false;
+}
+
+export class PvVcpu {
+  readonly cpu: Cpu;
+  /** Guest kernel mode (vs guest user mode). */
+  kernelMode = true;
+  // Virtual trap table, by vector.
+  readonly trapSet = new Uint8Array(256);
+  readonly trapFlags = new Uint8Array(256);
+  readonly trapCs = new Uint16Array(256);
+  readonly trapLo = new Int32Array(256);
+  readonly trapHi = new Int32Array(256);
+  // Kernel stack for transitions from user mode (stack_switch).
+  kernelSs = 0;
+  kernelSpLo = 0;
+  kernelSpHi = 0;
+  readonly callbacks: Callback[] = Array.from({ length: 8 }, () => new Callback());
+  /** Machine address of this vCPU's vcpu_info (in shared_info until VCPUOP_register_vcpu_info). */
+  vcpuInfoAddr: number;
+  /** 64-bit guests: the user-mode page-table root (0: none). */
+  userPtMfn = 0;
+  /** Set by a hypercall that loads the registers itself (iret): the dispatcher leaves rax alone. */
+  skipResult = false;
+  /** For guest-memory copies (guestmem.ts): 64-bit guest kernels run at CPL 3, so their accesses are user accesses. */
+  readonly kernelIsUser: boolean;
+
+  get space(): HvSpace {
+    return this.dom.space;
+  }
+
+  constructor(
+    readonly dom: Domain,
+    readonly id: number,
+    hooks: CpuHooks,
+  ) {
+    this.cpu = new Cpu(dom.memory.mem, dom.walker, hooks);
+    this.kernelIsUser = dom.width === 64;
+    const w = dom.width;
+    this.vcpuInfoAddr =
+      dom.sharedInfoMfn * 4096 + abi('shared_info', w).off['vcpu_info'] + id * abi('vcpu_info', w).size;
+  }
+
+  /** Put the vCPU in the state Xen starts a PV guest in (flat selectors, event upcalls masked). */
+  start(st: VcpuStart): void {
+    const c = this.cpu;
+    const s = c.s;
+    const w = this.dom.width;
+    s[S.CR0] = CR0_PV;
+    s[S.CR4] = CR4_PV;
+    s[S.EFER] = w === 64 ? EFER_NXE | EFER_LONG : EFER_NXE;
+    s[S.CR3] = st.ptRootMfn * 4096;
+    s[S.CR3_HI] = 0;
+    s[S.GDTR] = this.dom.space.gdtLo(this.id);
+    s[S.GDTR_HI] = this.dom.space.gdtHi(this.id);
+    s[S.GDTR_LIMIT] = GDT_LIMIT;
+    const lim = 0xffffffff | 0;
+    if (w === 64) {
+      c.setSegment(CS, XEN64.FLAT_KERNEL_CS, 0, 0, lim, ATTR_CODE64_USER);
+      c.setSegment(SS, XEN64.FLAT_KERNEL_SS, 0, 0, lim, ATTR_DATA_USER);
+      for (const sr of [DS, ES, FS, GS]) c.setSegment(sr, 0, 0, 0, 0, 0);
+      c.setCpl(3);
+    } else {
+      c.setSegment(CS, XEN32.FLAT_KERNEL_CS, 0, 0, lim, ATTR_CODE32_RING1);
+      for (const sr of [SS, DS, ES, FS, GS])
+        c.setSegment(sr, XEN32.FLAT_KERNEL_DS, 0, 0, lim, ATTR_DATA32_RING1);
+      c.setCpl(1);
+    }
+    c.flushTlb(false);
+    c.setRip(st.entryLo, st.entryHi);
+    c.setReg64(4, st.spLo, st.spHi);
+    c.setReg64(6, st.startInfoLo, st.startInfoHi);
+    c.setFlags(0x202);
+    this.kernelMode = true;
+    // Event upcalls masked until the guest unmasks them.
+    this.dom.memory.mem.u8[this.vcpuInfoAddr + abi('vcpu_info', w).off.evtchn_upcall_mask] = 1;
+  }
+
+  /** A register dump for a crash report. */
+  dump(): string {
+    const s = this.cpu.s;
+    const r = (i: number): string => hex64(s[2 * i], s[2 * i + 1]);
+    const names = [
+      'rax',
+      'rcx',
+      'rdx',
+      'rbx',
+      'rsp',
+      'rbp',
+      'rsi',
+      'rdi',
+      'r8',
+      'r9',
+      'r10',
+      'r11',
+      'r12',
+      'r13',
+      'r14',
+      'r15',
+    ];
+    const n = this.dom.width === 64 ? 16 : 8;
+    const lines = [
+      `vcpu ${this.id} ${this.kernelMode ? 'kernel' : 'user'} mode, cpl ${s[S.CPL]}: rip ${hex64(s[S.RIP], s[S.RIP_HI])} rflags ${hex64(this.cpu.getFlags(), 0)} cs ${(s[segSlot(CS, SEG_SEL)] & 0xffff).toString(16)} ss ${(s[segSlot(SS, SEG_SEL)] & 0xffff).toString(16)}`,
+    ];
+    for (let i = 0; i < n; i += 4)
+      lines.push(
+        names
+          .slice(i, i + 4)
+          .map((nm, k) => `${nm.padStart(3)} ${r(i + k)}`)
+          .join('  '),
+      );
+    lines.push(`cr2 ${hex64(s[S.CR2], s[S.CR2_HI])} cr3 ${hex64(s[S.CR3], s[S.CR3_HI])}`);
+    return lines.join('\n');
+  }
+}
