@@ -7,6 +7,7 @@
  */
 import { XEN } from '../xen/abi/constants.js';
 import type { Handler, HypercallRow } from './hypercall.js';
+import { iretHypercall } from './bounce.js';
 import { consoleIo } from './hc/console.js';
 import { schedOp } from './hc/sched.js';
 import { xenVersion } from './hc/version.js';
@@ -32,6 +33,7 @@ const IMPLEMENTED: Record<string, [Handler | undefined, Handler | undefined]> = 
   callback_op: [callbackOp, callbackOp],
   fpu_taskswitch: [fpuTaskswitch, fpuTaskswitch],
   set_segment_base: [setSegmentBase, undefined],
+  iret: [iretHypercall, iretHypercall],
 };
 
 function build(): (HypercallRow | undefined)[] {

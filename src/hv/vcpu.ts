@@ -80,7 +80,8 @@ export class PvVcpu {
   readonly callbacks: Callback[] = Array.from({ length: 8 }, () => new Callback());
   /** Machine address of this vCPU's vcpu_info (in shared_info until VCPUOP_register_vcpu_info). */
   vcpuInfoAddr: number;
-  /** 64-bit guests: the user-mode page-table root (0: none). */
+  /** The kernel-mode page-table root (CR3 in guest kernel mode) and, 64-bit, the user-mode one (0: none). */
+  kernelPtMfn = 0;
   userPtMfn = 0;
   /** Set by a hypercall that loads the registers itself (iret): the dispatcher leaves rax alone. */
   skipResult = false;
@@ -112,6 +113,7 @@ export class PvVcpu {
     s[S.CR4] = CR4_PV;
     s[S.EFER] = w === 64 ? EFER_NXE | EFER_LONG : EFER_NXE;
     s[S.CR3] = st.ptRootMfn * 4096;
+    this.kernelPtMfn = st.ptRootMfn;
     s[S.CR3_HI] = 0;
     s[S.GDTR] = this.dom.space.gdtLo(this.id);
     s[S.GDTR_HI] = this.dom.space.gdtHi(this.id);
