@@ -46,6 +46,9 @@ export function createDomain(opts: CreateOptions): Domain {
   const per = PAGE / space.m2pEntry;
   for (let first = 0; first < total; first += per) {
     const mfn = memory.allocHv();
+    if (first === 0) dom.m2pFirstMfn = mfn;
+    else if (mfn !== dom.m2pFirstMfn + first / per) throw new Error('M2P frames must be contiguous');
+    dom.m2pFrames++;
     for (let i = 0; i < per && first + i < total; i++) {
       const pfn = memory.m2p[first + i];
       const at = mfn * PAGE + i * space.m2pEntry;

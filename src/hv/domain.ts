@@ -33,6 +33,9 @@ export class Domain {
   /** SCHEDOP_shutdown_code's value (reported with the next shutdown). */
   shutdownCode = 0;
   ended: DomainEnd | undefined;
+  /** The M2P table's machine frames: contiguous from m2pFirstMfn (create.ts allocates them in one run). */
+  m2pFirstMfn = 0;
+  m2pFrames = 0;
 
   constructor(
     readonly domid: number,

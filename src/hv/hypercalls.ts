@@ -9,6 +9,7 @@ import { XEN } from '../xen/abi/constants.js';
 import type { Handler, HypercallRow } from './hypercall.js';
 import { iretHypercall } from './bounce.js';
 import { consoleIo } from './hc/console.js';
+import { memoryOp } from './hc/memory.js';
 import { schedOp } from './hc/sched.js';
 import { xenVersion } from './hc/version.js';
 import {
@@ -34,6 +35,7 @@ const IMPLEMENTED: Record<string, [Handler | undefined, Handler | undefined]> = 
   fpu_taskswitch: [fpuTaskswitch, fpuTaskswitch],
   set_segment_base: [setSegmentBase, undefined],
   iret: [iretHypercall, iretHypercall],
+  memory_op: [memoryOp, memoryOp],
 };
 
 function build(): (HypercallRow | undefined)[] {

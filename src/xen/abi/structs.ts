@@ -156,6 +156,10 @@ export const STRUCTS = {
     ),
   },
   xen_memory_map: { c: 'struct xen_memory_map', type: struct(f('nr_entries', 'u32'), f('buffer', 'handle')) },
+  xen_machphys_mfn_list: {
+    c: 'struct xen_machphys_mfn_list',
+    type: struct(f('max_extents', 'u32'), f('extent_start', 'handle'), f('nr_extents', 'u32')),
+  },
   xen_machphys_mapping: {
     c: 'struct xen_machphys_mapping',
     type: struct(f('v_start', 'ulong'), f('v_end', 'ulong'), f('max_mfn', 'ulong')),
