@@ -11,6 +11,7 @@ import type { DomainMemory } from './memory.js';
 import { hvSpace, type HvSpace } from './hvspace.js';
 import { PvWalker } from './pvwalker.js';
 import type { PvVcpu } from './vcpu.js';
+import { deliverEvents, EventChannels } from './events.js';
 
 /** Where a domain's console output goes (the CLI writes it to stdout). */
 export interface ConsoleSink {
@@ -24,6 +25,7 @@ export class Domain {
   readonly space: HvSpace;
   readonly walker: PvWalker;
   readonly vcpus: PvVcpu[] = [];
+  readonly events: EventChannels;
   /** Hypercalls answered -ENOSYS: number -> count. */
   readonly unimplemented = new Map<number, number>();
   /** VMASST_TYPE_* bits the guest enabled. */
@@ -46,6 +48,7 @@ export class Domain {
   ) {
     this.space = hvSpace(width);
     this.walker = new PvWalker(memory.mem, this.space);
+    this.events = new EventChannels(this);
   }
 
   shutdown(reason: number): void {
@@ -68,7 +71,10 @@ export class Domain {
   run(budget: number): number {
     const v = this.vcpus[0];
     let total = 0;
-    while (!this.ended && total < budget) total += v.cpu.run(budget - total);
+    while (!this.ended && total < budget) {
+      deliverEvents(v);
+      total += v.cpu.run(Math.min(budget - total, 1 << 20));
+    }
     return total;
   }
 }

@@ -12,6 +12,7 @@
  */
 import type { PvVcpu } from './vcpu.js';
 import { XEN } from '../xen/abi/constants.js';
+import { deliverEvents } from './events.js';
 
 /** The five argument registers as (lo, hi) halves (hi is 0 for 32-bit guests). */
 export class HcArgs {
@@ -62,8 +63,10 @@ export function hypercall(v: PvVcpu, table: readonly (HypercallRow | undefined)[
   } else r = h(v, args);
   if (v.skipResult) {
     v.skipResult = false; // iret and the like set their own registers
+    deliverEvents(v);
     return;
   }
   s[0] = r | 0;
   if (w === 64) s[1] = Math.floor(r / 4294967296) | 0;
+  deliverEvents(v); // Xen checks for events on every return to the guest
 }

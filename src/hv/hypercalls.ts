@@ -10,6 +10,7 @@ import type { Handler, HypercallRow } from './hypercall.js';
 import { iretHypercall } from './bounce.js';
 import { consoleIo } from './hc/console.js';
 import { memoryOp } from './hc/memory.js';
+import { eventChannelOp } from './hc/evtchn.js';
 import { schedOp } from './hc/sched.js';
 import { xenVersion } from './hc/version.js';
 import {
@@ -36,6 +37,7 @@ const IMPLEMENTED: Record<string, [Handler | undefined, Handler | undefined]> = 
   set_segment_base: [setSegmentBase, undefined],
   iret: [iretHypercall, iretHypercall],
   memory_op: [memoryOp, memoryOp],
+  event_channel_op: [eventChannelOp, eventChannelOp],
 };
 
 function build(): (HypercallRow | undefined)[] {
