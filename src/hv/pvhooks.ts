@@ -11,7 +11,7 @@
  *     delivered when the trap table entry's DPL allows it from the guest's mode (1 for the
  *     kernel, 3 for user; Xen's permit_softint), else a #GP(vector * 8 + 2) at the int;
  *   - the forced-emulation prefix `ud2; .ascii "xen"; cpuid` in guest kernel mode: CPUID through
- *     the policy;
+ *     the policy; a #GP(0) from a privileged instruction in guest kernel mode: privop.ts;
  *   - an exception with no trap-table entry crashes the domain with a register dump.
  * Invariant: nothing a guest does makes a hook throw; a vCPU in an ended domain is stopped.
  */
@@ -24,6 +24,7 @@ import { XEN } from '../xen/abi/constants.js';
 import { abi } from '../xen/abi/structs.js';
 import { bounce, TBF_EXCEPTION, TBF_EXCEPTION_ERRCODE, TBF_INTERRUPT } from './bounce.js';
 import { cpuidLeaf } from './cpuid.js';
+import { emulatePrivOp } from './privop.js';
 import { copyFromGuest } from './guestmem.js';
 import { hypercall } from './hypercall.js';
 import { HYPERCALLS } from './hypercalls.js';
@@ -88,6 +89,7 @@ export class PvHooks implements CpuHooks {
         return;
       case EV_FAULT:
         if (vector === 6 && kernel && this.forcedCpuid()) return;
+        if (vector === 13 && err === 0 && kernel && emulatePrivOp(v)) return;
         this.deliver(vector, err, hasErr);
         return;
       default:
