@@ -47,7 +47,7 @@ export class Domain {
     readonly console: ConsoleSink,
   ) {
     this.space = hvSpace(width);
-    this.walker = new PvWalker(memory.mem, this.space);
+    this.walker = new PvWalker(memory.mem, this.space, memory.hvFirst);
     this.events = new EventChannels(this);
   }
 

@@ -5,7 +5,8 @@
  *
  * Invariants: an address in the hypervisor's range never reaches the guest's page tables; an
  * overlay page the overlay does not hold is not present; overlay permissions never grant a user
- * write (PERM_W << PERM_USER_SHIFT).
+ * write (PERM_W << PERM_USER_SHIFT); a guest page-table entry naming a hypervisor frame maps
+ * nothing.
  */
 import type { Cpu } from '../cpu/cpu.js';
 import { PagingWalker } from '../cpu/mmu/paging.js';
@@ -23,11 +24,16 @@ export class PvWalker implements Walker {
   /** Linear page -> machine frame | (perm << 24). */
   private readonly overlay = new Map<number, number>();
 
+  /** First byte of the hypervisor's frames in machine memory. */
+  private readonly hvBase: number;
+
   constructor(
     mem: PhysMemory,
     readonly space: HvSpace,
+    hvFirstMfn: number,
   ) {
     this.inner = new PagingWalker(mem);
+    this.hvBase = hvFirstMfn * 4096;
   }
 
   /** Map one hypervisor-range page (the caller flushes the TLB entry if it replaced one). */
@@ -49,6 +55,9 @@ export class PvWalker implements Walker {
       return (e & 0xffffff) * 4096;
     }
     const r = this.inner.walk(c, lo, hi, access, user);
+    // Defence in depth: whatever the guest's tables say, a hypervisor frame is never mapped
+    // through them (validation, issue 5, keeps such entries out; this keeps them out until then).
+    if (r >= this.hvBase) return WALK_NOT_PRESENT;
     this.walkPerm = this.inner.walkPerm;
     return r;
   }

@@ -122,3 +122,13 @@ test('an unimplemented hypercall answers -ENOSYS and is counted; bad pointers an
   assert.equal(g.dom.ended?.kind, 'crash', 'ud2 with no trap table crashes the domain');
   assert.match(g.dom.ended?.kind === 'crash' ? g.dom.ended.why : '', /#UD/);
 });
+
+test('a guest page-table entry naming a hypervisor frame maps nothing (the shared_info page here)', () => {
+  const g = new Guest(64, VIRT, 4);
+  g.map(VIRT + 0x10000, 0, 7, g.dom.sharedInfoMfn);
+  g.boot([0x8b, 0x04, 0x25, ...imm32(VIRT + 0x10000), ...UD2]); // mov eax, [VIRT + 0x10000]
+  g.run();
+  const end = g.dom.ended;
+  assert.equal(end?.kind, 'crash');
+  assert.match(end?.kind === 'crash' ? end.why : '', /#PF\(4\) at 0+410000/);
+});

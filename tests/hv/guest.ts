@@ -39,7 +39,7 @@ export class Guest {
     return this.dom.memory.mem.view.getUint32(this.dom.memory.pfnAddr(pfn) + idx * 8, true);
   }
 
-  map(virt: number, pfn: number, flags: number): void {
+  map(virt: number, pfn: number, flags: number, rawMfn?: number): void {
     const mem = this.dom.memory;
     const shifts = this.width === 64 ? [39, 30, 21] : [30, 21];
     let t = this.root;
@@ -53,7 +53,7 @@ export class Guest {
       if (this.width === 32 && sh === 30) this.set(t, idx, (e & ~0xfff) | P);
       t = mem.m2p[Math.floor((e >>> 0) / 4096)];
     }
-    this.set(t, Math.floor(virt / 4096) % 512, (mem.mfn(pfn) * 4096 + flags) >>> 0);
+    this.set(t, Math.floor(virt / 4096) % 512, ((rawMfn ?? mem.mfn(pfn)) * 4096 + flags) >>> 0);
   }
 
   /** Put code at the start of the mapping and start the vCPU there. */
