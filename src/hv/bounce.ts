@@ -21,7 +21,7 @@
  */
 import { ACC_WRITE } from '../cpu/mmu/mmu.js';
 import { CS, DS, ES, FS, GS, S, SEG_BASE, SEG_BASE_HI, SEG_SEL, SS, segSlot } from '../cpu/state/layout.js';
-import { XEN64 } from '../xen/abi/constants.js';
+import { XEN, XEN64 } from '../xen/abi/constants.js';
 import { abi } from '../xen/abi/structs.js';
 import { copyFromGuest } from './guestmem.js';
 import { loadFlatSegment } from './segments.js';
@@ -45,6 +45,10 @@ const F_IOPL = 0x3000;
 function maskAddr(v: PvVcpu): number {
   return v.vcpuInfoAddr + abi('vcpu_info', v.dom.width).off.evtchn_upcall_mask;
 }
+
+/** Selectors the next frame records instead of the current CS/SS (the failsafe path of iret: -1 = none). */
+let frameCs = -1;
+let frameSs = -1;
 
 // Frame scratch: up to 11 slots of (lo, hi), written after every page is known to be writable.
 const slotLo = new Int32Array(12);
@@ -122,8 +126,9 @@ function bounce64(v: PvVcpu, flags: number, hLo: number, hHi: number, err: numbe
   const oldRipHi = s[S.RIP_HI];
   const oldRspLo = s[8];
   const oldRspHi = s[9];
-  let oldCs = s[segSlot(CS, SEG_SEL)] & 0xffff;
-  const oldSs = s[segSlot(SS, SEG_SEL)] & 0xffff;
+  let oldCs = frameCs >= 0 ? frameCs : s[segSlot(CS, SEG_SEL)] & 0xffff;
+  const oldSs = frameSs >= 0 ? frameSs : s[segSlot(SS, SEG_SEL)] & 0xffff;
+  frameCs = frameSs = -1;
   const oldFlags = c.getFlags();
   let spLo: number;
   let spHi: number;
@@ -176,8 +181,9 @@ function bounce32(v: PvVcpu, flags: number, cs: number, eip: number, err: number
   const c = v.cpu;
   const s = c.s;
   if ((cs & ~3) === 0) return crash(v, 'bounce to a null code selector');
-  const oldCs = s[segSlot(CS, SEG_SEL)] & 0xffff;
-  const oldSs = s[segSlot(SS, SEG_SEL)] & 0xffff;
+  const oldCs = frameCs >= 0 ? frameCs : s[segSlot(CS, SEG_SEL)] & 0xffff;
+  const oldSs = frameSs >= 0 ? frameSs : s[segSlot(SS, SEG_SEL)] & 0xffff;
+  frameCs = frameSs = -1;
   const oldEsp = s[8];
   const oldFlags = c.getFlags();
   const mask = c.u8[maskAddr(v)];
@@ -225,6 +231,21 @@ function crash(v: PvVcpu, why: string): false {
   return false;
 }
 
+/**
+ * The return to the guest faulted on its selectors (Xen's iret exit faulting into
+ * failsafe_callback): deliver the failsafe callback with a frame recording the selectors the
+ * guest asked for (and DS, ES, FS, GS), or crash the domain when it registered none.
+ */
+function failsafe(v: PvVcpu, cs: number, ss: number, why: string): number {
+  const cb = v.callbacks[XEN.CALLBACKTYPE_failsafe];
+  if (!cb.set) return iretCrash(v, `${why}, and no failsafe callback`);
+  frameCs = cs & 0xffff;
+  frameSs = ss & 0xffff;
+  const flags = TBF_FAILSAFE | (cb.flags & XEN.CALLBACKF_mask_events ? TBF_INTERRUPT : 0);
+  bounce(v, flags, cb.cs, cb.lo, cb.hi, 0);
+  return 0;
+}
+
 /** Crash from the iret hypercall (its result is never written back). */
 function iretCrash(v: PvVcpu, why: string): number {
   v.dom.crash(v, `iret: ${why}`);
@@ -253,8 +274,6 @@ export function iretHypercall(v: PvVcpu): number {
     if ((csSel & 3) === 3 && v.kernelMode) {
       if (!toggleGuestMode(v)) return iretCrash(v, 'guest switching to user mode with no user page tables');
     }
-    if (!loadFlatSegment(v, CS, (csSel | 3) & 0xffff)) return iretCrash(v, `to bad CS ${csSel.toString(16)}`);
-    if (!loadFlatSegment(v, SS, (ssSel | 3) & 0xffff)) return iretCrash(v, `to bad SS ${ssSel.toString(16)}`);
     const [ripLo, ripHi] = q('rip');
     const [rspLo, rspHi] = q('rsp');
     c.setRip(ripLo, ripHi);
@@ -267,6 +286,10 @@ export function iretHypercall(v: PvVcpu): number {
     }
     [s[0], s[1]] = q('rax');
     c.u8[maskAddr(v)] = rflags & F_IF ? 0 : 1;
+    const cs = (csSel | 3) & 0xffff;
+    const ss = (ssSel | 3) & 0xffff;
+    if (!loadFlatSegment(v, CS, cs)) return failsafe(v, cs, ss, `iret to bad CS ${cs.toString(16)}`);
+    if (!loadFlatSegment(v, SS, ss)) return failsafe(v, cs, ss, `iret to bad SS ${ss.toString(16)}`);
     return 0;
   }
   // 32-bit: [esp] eax, eip, cs, eflags, [esp, ss]
@@ -277,19 +300,16 @@ export function iretHypercall(v: PvVcpu): number {
   const eflags = iretView.getInt32(12, true);
   if (eflags & F_VM) return iretCrash(v, 'to virtual-8086 mode');
   if ((cs & 3) === 0) return iretCrash(v, 'to ring 0');
-  if ((cs & 3) === 1) {
-    if (!loadFlatSegment(v, CS, cs)) return iretCrash(v, `to bad CS ${cs.toString(16)}`);
-    s[8] = (s[8] + 16) | 0;
-  } else {
-    const esp = iretView.getInt32(16, true);
-    const ss = iretView.getUint16(20, true);
-    if (!loadFlatSegment(v, CS, cs)) return iretCrash(v, `to bad CS ${cs.toString(16)}`);
-    if (!loadFlatSegment(v, SS, ss)) return iretCrash(v, `to bad SS ${ss.toString(16)}`);
-    s[8] = esp;
-  }
+  // Registers first (what Xen's compat_iret restores), then the selectors, whose failure is a
+  // fault on the way back to the guest: the failsafe callback.
+  const outer = (cs & 3) !== 1;
+  const ss = outer ? iretView.getUint16(20, true) : s[segSlot(SS, SEG_SEL)] & 0xffff;
+  s[8] = outer ? iretView.getInt32(16, true) : (s[8] + 16) | 0;
   c.setRip(eip, 0);
   c.setFlags((eflags & ~F_IOPL) | F_IF);
   s[0] = eax;
   c.u8[maskAddr(v)] = eflags & F_IF ? 0 : 1;
+  if (!loadFlatSegment(v, CS, cs)) return failsafe(v, cs, ss, `iret to bad CS ${cs.toString(16)}`);
+  if (outer && !loadFlatSegment(v, SS, ss)) return failsafe(v, cs, ss, `iret to bad SS ${ss.toString(16)}`);
   return 0;
 }

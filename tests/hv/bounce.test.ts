@@ -242,3 +242,62 @@ test('an exception with no trap-table entry crashes the domain with a register d
   assert.match(end.dump, /r9 0*5a5a/);
   assert.match(end.dump, new RegExp(`rip 0*${a.sym.the_ud2.toString(16)}\\b`));
 });
+
+test('64-bit: an iret to a selector the guest may not use goes to the failsafe callback, with DS..GS in the frame', () => {
+  const a = assemble(
+    64,
+    VIRT64,
+    `.globl _start, target, frame_copy
+_start:
+  mov $${HC('set_callbacks')}, %eax
+  lea ev_handler(%rip), %rdi
+  lea fs_handler(%rip), %rsi
+  xor %edx, %edx
+  syscall
+  # An iret frame (rax r11 rcx flags rip cs rflags rsp ss) with CS 0x1234.
+  mov %rsp, %rbx
+  pushq $${XEN64.FLAT_KERNEL_SS}
+  push %rbx
+  pushq $0x2
+  pushq $0x1234
+  lea target(%rip), %rax
+  push %rax
+  pushq $0
+  push %rcx
+  push %r11
+  push %rax
+  mov $${HC('iret')}, %eax
+  syscall
+target:
+  ud2
+ev_handler:
+  ud2
+fs_handler:
+  mov %rsp, %rsi
+  lea frame_copy(%rip), %rdi
+  mov $11, %ecx
+  rep movsq
+${SHUTDOWN64}
+reason: .long 0
+  .align 8
+frame_copy: .fill 12, 8, 0
+`,
+  );
+  const g = new Guest(64, VIRT64, 4);
+  g.boot([...a.bytes]);
+  g.run();
+  assert.equal(g.dom.ended?.kind, 'shutdown', JSON.stringify(g.dom.ended));
+  const f = a.sym.frame_copy;
+  // { RCX, R11, DS, ES, FS, GS, RIP, CS, RFLAGS, RSP, SS }
+  assert.deepEqual(
+    [2, 3, 4, 5].map((i) => u64(g, f, i)),
+    [0n, 0n, 0n, 0n],
+    'DS ES FS GS',
+  );
+  assert.equal(u64(g, f, 6), BigInt(a.sym.target), 'RIP from the iret frame');
+  assert.equal(
+    u64(g, f, 7) & 0xffffn,
+    0x1234n & ~3n,
+    'the CS the guest asked for (RPL 3 forced, cleared in kernel context)',
+  );
+});
