@@ -12,6 +12,7 @@ import { hvSpace, type HvSpace } from './hvspace.js';
 import { PvWalker } from './pvwalker.js';
 import type { PvVcpu } from './vcpu.js';
 import { deliverEvents, EventChannels } from './events.js';
+import type { SymbolTable } from './symbols.js';
 
 /** Where a domain's console output goes (the CLI writes it to stdout). */
 export interface ConsoleSink {
@@ -35,6 +36,8 @@ export class Domain {
   /** SCHEDOP_shutdown_code's value (reported with the next shutdown). */
   shutdownCode = 0;
   ended: DomainEnd | undefined;
+  /** The guest kernel's symbols (System.map or its ELF symbol table) for crash reports. */
+  symbols: SymbolTable | undefined;
   /** The M2P table's machine frames: contiguous from m2pFirstMfn (create.ts allocates them in one run). */
   m2pFirstMfn = 0;
   m2pFrames = 0;

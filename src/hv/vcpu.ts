@@ -32,6 +32,7 @@ import { abi } from '../xen/abi/structs.js';
 import type { Domain } from './domain.js';
 import { GDT_LIMIT, type HvSpace } from './hvspace.js';
 import { hex64 } from '../lib/u64.js';
+import { copyFromGuest } from './guestmem.js';
 
 // Control registers as Xen runs a PV guest: PE MP ET NE WP PG; PAE PGE OSFXSR OSXMMEXCPT; NXE (+ LME LMA SCE).
 const CR0_PV = 0x80050033 | 0;
@@ -174,6 +175,24 @@ export class PvVcpu {
           .join('  '),
       );
     lines.push(`cr2 ${hex64(s[S.CR2], s[S.CR2_HI])} cr3 ${hex64(s[S.CR3], s[S.CR3_HI])}`);
+    const syms = this.dom.symbols;
+    if (syms) {
+      const rip = (BigInt(s[S.RIP_HI] >>> 0) << 32n) | BigInt(s[S.RIP] >>> 0);
+      lines.push(`rip is ${syms.lookup(rip) ?? '?'}`);
+      // Call trace: words on the stack that point into kernel text (Linux's unreliable style).
+      const word = this.dom.width === 64 ? 8 : 4;
+      const buf = new Uint8Array(64 * word);
+      if (copyFromGuest(this, s[8], this.dom.width === 64 ? s[9] : 0, buf.length, buf)) {
+        const dv = new DataView(buf.buffer);
+        const trace: string[] = [];
+        for (let i = 0; i < 64 && trace.length < 16; i++) {
+          const a = word === 8 ? dv.getBigUint64(i * 8, true) : BigInt(dv.getUint32(i * 4, true));
+          const name = syms.contains(a) ? syms.lookup(a) : undefined;
+          if (name) trace.push(` ? ${name}`);
+        }
+        if (trace.length) lines.push('Call trace:', ...trace);
+      }
+    }
     return lines.join('\n');
   }
 }
