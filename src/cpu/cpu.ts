@@ -812,7 +812,8 @@ export class Cpu {
     while (n < budget && !this.stopFlag) {
       try {
         while (n < budget) {
-          let lo = s[S.RIP];
+          const rip = s[S.RIP];
+          let lo = rip;
           let hi = s[S.RIP_HI];
           this.ipLo = lo;
           this.ipHi = hi;
@@ -826,7 +827,7 @@ export class Cpu {
           if (p === 0) p = this.decodeAt(lo, hi);
           this.faultRecord = p;
           const len = pool[p + D.LEN];
-          const t = (s[S.RIP] >>> 0) + len;
+          const t = (rip >>> 0) + len;
           s[S.RIP] = t | 0;
           if (t > 0xffffffff) s[S.RIP_HI] = (s[S.RIP_HI] + 1) | 0;
           n++;
