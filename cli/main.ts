@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
+import { runBare } from './bare.js';
 
 interface Command {
   name: string;
@@ -25,6 +26,30 @@ const COMMANDS: Command[] = [
       if (!Number.isInteger(budget) || budget <= 0)
         throw new UsageError(`--budget must be a positive integer, not '${values.budget}'`);
       return runDemo(budget);
+    },
+  },
+  {
+    name: 'bare',
+    usage: 'xenolith bare --kernel FILE [--memory MiB] [--budget N]',
+    summary:
+      'run a Multiboot (v1) ELF kernel on the bare machine: the CPU with paging and an IDT, a 16550 serial port at 0x3f8 on stdout and an isa-debug-exit port at 0xf4 (exit status (v << 1) | 1, as QEMU); for testing the CPU against QEMU',
+    run(args) {
+      const { values } = parseArgs({
+        args,
+        options: {
+          kernel: { type: 'string' },
+          memory: { type: 'string', default: '128' },
+          budget: { type: 'string', default: '2000000000' },
+        },
+      });
+      if (!values.kernel) throw new UsageError('--kernel FILE is required');
+      const memoryMiB = Number(values.memory);
+      if (!Number.isInteger(memoryMiB) || memoryMiB < 2 || memoryMiB > 2048)
+        throw new UsageError(`--memory must be a whole number of MiB from 2 to 2048, not '${values.memory}'`);
+      const budget = Number(values.budget);
+      if (!Number.isInteger(budget) || budget <= 0)
+        throw new UsageError(`--budget must be a positive integer, not '${values.budget}'`);
+      return runBare({ kernel: values.kernel, memoryMiB, budget });
     },
   },
   {
