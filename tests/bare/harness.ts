@@ -1,0 +1,138 @@
+/**
+ * The bare-machine conformance harness: builds each kernel in tests/bare/kernels/ with gcc,
+ * runs it under QEMU's software emulator (qemu-system-x86_64 -accel tcg, the oracle) and on our
+ * bare machine (in process), and compares their `name: value` lines one by one.
+ *
+ * Where QEMU disagrees with the Intel manual, EXCEPTIONS names the check, says why, and gives
+ * the manual's value, which our output must then match; the comparison holds for every other
+ * line. Builds are cached under .cache/bare/ by a hash of the sources.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BareMachine } from '../../src/bare/machine.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The source directory (this file runs from dist/tests/bare/). */
+export const SRC = resolve(here, '../../../tests/bare');
+const CACHE = resolve(here, '../../../.cache/bare');
+
+export interface Documented {
+  kernel: string;
+  check: string;
+  /** The value the Intel manual gives (ours must print it). */
+  manual: string;
+  why: string;
+}
+
+/** Checks where QEMU's emulator disagrees with the Intel manual. */
+export const EXCEPTIONS: Documented[] = [];
+
+export interface KernelResult {
+  kernel: string;
+  passed: string[];
+  failed: { check: string; qemu: string; ours: string }[];
+  documented: Documented[];
+  error?: string;
+}
+
+export function kernels(): string[] {
+  return readdirSync(join(SRC, 'kernels'))
+    .filter((f) => f.endsWith('.c'))
+    .map((f) => f.slice(0, -2))
+    .sort();
+}
+
+function build(name: string): string {
+  const h = createHash('sha256');
+  for (const f of [
+    'build.sh',
+    'lib/boot32.S',
+    'lib/lib.c',
+    'lib/lib.h',
+    'lib/kernel.ld',
+    `kernels/${name}.c`,
+  ])
+    h.update(readFileSync(join(SRC, f)));
+  mkdirSync(CACHE, { recursive: true });
+  const out = join(CACHE, `${name}-${h.digest('hex').slice(0, 16)}.elf`);
+  if (!existsSync(out))
+    execFileSync(join(SRC, 'build.sh'), [join(SRC, 'kernels', `${name}.c`), out], { stdio: 'pipe' });
+  return out;
+}
+
+function runQemu(elf: string): { text: string; status: number | null } {
+  const r = spawnSync(
+    'qemu-system-x86_64',
+    [
+      '-accel',
+      'tcg',
+      '-cpu',
+      'max',
+      '-m',
+      '128',
+      '-display',
+      'none',
+      '-no-reboot',
+      '-serial',
+      'stdio',
+      '-device',
+      'isa-debug-exit,iobase=0xf4,iosize=0x04',
+      '-kernel',
+      elf,
+    ],
+    { encoding: 'latin1', timeout: 60000 },
+  );
+  if (r.error) throw new Error(`qemu-system-x86_64: ${r.error.message}`);
+  return { text: r.stdout, status: r.status };
+}
+
+function runOurs(elf: string): { text: string; status: number; why?: string } {
+  const out: number[] = [];
+  const m = new BareMachine(128 << 20, (b) => out.push(b));
+  m.load(readFileSync(elf));
+  const end = m.run(500_000_000);
+  const text = Buffer.from(out).toString('latin1');
+  if (end.kind === 'exit') return { text, status: end.status };
+  return { text, status: -1, why: `${end.why}\n${end.dump}` };
+}
+
+function lines(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const l of text.split('\n')) {
+    const i = l.indexOf(': ');
+    if (i > 0) m.set(l.slice(0, i), l.slice(i + 2).trim());
+  }
+  return m;
+}
+
+export function runKernel(name: string): KernelResult {
+  const res: KernelResult = { kernel: name, passed: [], failed: [], documented: [] };
+  let elf: string;
+  try {
+    elf = build(name);
+  } catch (e) {
+    res.error = `build failed: ${(e as { stderr?: Buffer }).stderr?.toString() ?? String(e)}`;
+    return res;
+  }
+  const q = runQemu(elf);
+  const o = runOurs(elf);
+  if (q.status !== 1) res.error = `QEMU did not exit cleanly (status ${q.status}):\n${q.text}`;
+  else if (o.status !== 1)
+    res.error = `our machine did not exit cleanly (status ${o.status}): ${o.why ?? ''}\n${o.text}`;
+  const ql = lines(q.text);
+  const ol = lines(o.text);
+  for (const [check, qv] of ql) {
+    const doc = EXCEPTIONS.find((x) => x.kernel === name && x.check === check);
+    const expected = doc ? doc.manual : qv;
+    const ov = ol.get(check) ?? '(missing)';
+    if (doc) res.documented.push(doc);
+    if (ov === expected) res.passed.push(check);
+    else res.failed.push({ check, qemu: qv, ours: ov });
+  }
+  for (const check of ol.keys())
+    if (!ql.has(check)) res.failed.push({ check, qemu: '(missing)', ours: ol.get(check) ?? '' });
+  return res;
+}
