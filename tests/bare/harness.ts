@@ -30,7 +30,12 @@ export interface Documented {
 /** Checks where QEMU's emulator disagrees with the Intel manual. */
 const RSVD_P =
   'a reserved-bit #PF has P=1: the entries used were present (SDM vol. 3 §4.7: P is 0 only when a P flag was 0); QEMU 7.2 reports P=0';
+const LIMITS =
+  'a data access beyond the segment limit is #GP(0) (SDM vol. 3 §5.3); QEMU 7.2 TCG does not check data-segment limits';
 export const EXCEPTIONS: Documented[] = [
+  { kernel: 'seg32', check: 'fs.limit.crossing', manual: '#d err=0', why: LIMITS },
+  { kernel: 'seg32', check: 'fs.expand_down.below_limit', manual: '#d err=0', why: LIMITS },
+  { kernel: 'seg32', check: 'fs.page_granular.beyond', manual: '#d err=0', why: LIMITS },
   { kernel: 'paging32', check: 'pae.rsvd.addr.read', manual: '#e err=9 cr2=40010000', why: RSVD_P },
   { kernel: 'paging32', check: 'pae.rsvd.addr.user.write', manual: '#e err=f cr2=40010008', why: RSVD_P },
   { kernel: 'paging32', check: 'pae.rsvd.xd_without_nxe', manual: '#e err=9 cr2=40011000', why: RSVD_P },

@@ -1,0 +1,139 @@
+/*
+ * Segmentation and privilege in 32-bit protected mode: data and stack segment loads from the
+ * GDT and LDT with every check and its error code, limits (expand-up, expand-down, page
+ * granular), the accessed bit, lar/lsl, and privilege transitions through the IDT: ring 3 to
+ * ring 0 on exceptions and int n with the TSS stack switch and the frame pushed, int n through a
+ * DPL-0 gate from ring 3, iret to ring 3.
+ */
+#include "lib.h"
+
+static struct fault f;
+static volatile uint32_t sel_arg, off_arg, out_val;
+
+/* Load DS (or SS, FS) with sel_arg and put the flat selector back. */
+__asm__(".globl load_ds\nload_ds:\n  mov sel_arg, %eax\n  mov %ax, %ds\n  mov $0x10, %ax\n  mov %ax, %ds\n  ret\n"
+        ".globl load_ss\nload_ss:\n  mov sel_arg, %eax\n  mov %ax, %ss\n  mov $0x10, %ax\n  mov %ax, %ss\n  ret\n"
+        ".globl read_fs\nread_fs:\n  mov sel_arg, %eax\n  mov %ax, %fs\n  mov off_arg, %ecx\n  mov %fs:(%ecx), %eax\n"
+        "  mov %eax, out_val\n  mov $0x10, %ax\n  mov %ax, %fs\n  ret\n"
+        ".globl user_load_ds\nuser_load_ds:\n  mov sel_arg, %eax\n  mov %ax, %ds\n  mov $0x23, %ax\n  mov %ax, %ds\n  ret\n"
+        ".globl user_int40\nuser_int40:\n  int $0x40\n  ret\n"
+        ".globl user_ud2\nuser_ud2:\n  ud2\n");
+void load_ds(void *);
+void load_ss(void *);
+void read_fs(void *);
+void user_load_ds(void);
+void user_int40(void);
+void user_ud2(void);
+
+static void try_sel(const char *name, void (*fn)(void *), uint32_t sel) {
+  sel_arg = sel;
+  try_call(fn, 0, &f);
+  check_fault(name, &f);
+}
+
+static uint64_t ldt[4] __attribute__((aligned(8)));
+
+void kmain(void) {
+  /* Descriptors for the tests, GDT entries 6..: */
+  gdt_set(6, 0, 0xfffff, 0x9a & ~0x02, 0xc); /* 0x30 code, execute-only */
+  gdt_set(7, 0, 0xfffff, 0x12, 0xc);         /* 0x38 data, not present */
+  gdt_set(8, 0x200000, 0xfff, 0x90, 0x4);    /* 0x40 data read-only, limit 0xfff, accessed clear */
+  gdt_set(9, 0x200000, 0xfff, 0x96, 0x4);    /* 0x48 data expand-down RW, limit 0xfff, B=1 */
+  gdt_set(10, 0x200000, 0x1, 0x92, 0xc);     /* 0x50 data, page-granular limit (8 KiB) */
+  gdt_set(11, 0, 0xfffff, 0x9e, 0xc);        /* 0x58 code conforming readable */
+  gdt_set(12, (uint32_t)ldt, sizeof ldt - 1, 0x82, 0); /* 0x60 LDT */
+  ldt[1] = 0;
+  /* LDT entry 1 (selector 0x0c): a ring-0 data segment. */
+  uint64_t *l = ldt;
+  l[1] = 0x00cf92000000ffffull;
+
+  try_sel("ds.null", load_ds, 0);
+  try_sel("ds.data0", load_ds, 0x10);
+  try_sel("ds.data3", load_ds, 0x23);
+  try_sel("ds.code_readable", load_ds, 0x08);
+  try_sel("ds.code_exec_only", load_ds, 0x30);
+  try_sel("ds.not_present", load_ds, 0x38);
+  try_sel("ds.tss", load_ds, 0x28);
+  try_sel("ds.beyond_gdt", load_ds, 0x1f8 + 0x100);
+  /* (An LDT selector before lldt is not checked: Multiboot leaves LDTR undefined.) */
+  __asm__ volatile("lldt %w0" : : "r"(0x60));
+  try_sel("ds.ldt_entry", load_ds, 0x0c);
+  try_sel("ds.ldt_beyond", load_ds, 0x3c);
+  try_sel("ss.data0", load_ss, 0x10);
+  try_sel("ss.null", load_ss, 0);
+  try_sel("ss.data3", load_ss, 0x23);
+  try_sel("ss.rpl3", load_ss, 0x13);
+  try_sel("ss.code", load_ss, 0x08);
+  try_sel("ss.not_present", load_ss, 0x38);
+  try_sel("ss.readonly", load_ss, 0x40);
+
+  /* The accessed bit is set by a load. */
+  check("gdt8.accessed_before", (uint32_t)(gdt[8] >> 40) & 1);
+  try_sel("fs.limited.load", read_fs, 0x40);
+  check("gdt8.accessed_after", (uint32_t)(gdt[8] >> 40) & 1);
+
+  /* Limits. */
+  *(volatile uint32_t *)0x200ffc = 0x11223344;
+  sel_arg = 0x40;
+  off_arg = 0xffc;
+  try_call(read_fs, 0, &f);
+  check_fault("fs.limit.last_dword", &f);
+  check("fs.limit.value", out_val);
+  off_arg = 0xffd;
+  try_call(read_fs, 0, &f);
+  check_fault("fs.limit.crossing", &f);
+  sel_arg = 0x48;
+  off_arg = 0x800;
+  try_call(read_fs, 0, &f);
+  check_fault("fs.expand_down.below_limit", &f);
+  off_arg = 0x1000;
+  try_call(read_fs, 0, &f);
+  check_fault("fs.expand_down.above_limit", &f);
+  sel_arg = 0x50;
+  off_arg = 0x1ffc;
+  try_call(read_fs, 0, &f);
+  check_fault("fs.page_granular.last", &f);
+  off_arg = 0x2000;
+  try_call(read_fs, 0, &f);
+  check_fault("fs.page_granular.beyond", &f);
+
+  /* lar / lsl. */
+  uint32_t v, ok;
+  const uint32_t sels[] = {0x08, 0x10, 0x23, 0x28, 0x40, 0x48, 0x50, 0x60, 0x38, 0x1f8 + 0x100};
+  for (unsigned i = 0; i < sizeof sels / sizeof sels[0]; i++) {
+    char name[16] = "lar.0x";
+    name[6] = "0123456789abcdef"[(sels[i] >> 8) & 0xf];
+    name[7] = "0123456789abcdef"[(sels[i] >> 4) & 0xf];
+    name[8] = "0123456789abcdef"[sels[i] & 0xf];
+    name[9] = 0;
+    v = 0;
+    __asm__ volatile("lar %2, %0\n setz %b1\n movzbl %b1, %1" : "+r"(v), "=q"(ok) : "r"(sels[i]));
+    printf("%s: %x %x\n", name, ok, ok ? v & 0x00f0ff00 : 0); /* bits 19:16 are undefined (SDM: 00FxFF00H) */
+    name[1] = 's';
+    name[2] = 'l';
+    v = 0;
+    __asm__ volatile("lsl %2, %0\n setz %b1\n movzbl %b1, %1" : "+r"(v), "=q"(ok) : "r"(sels[i]));
+    printf("%s: %x %x\n", name, ok, ok ? v : 0);
+  }
+
+  /* Privilege transitions. */
+  try_call(run_user, (void *)user_load_ds, &f); /* completes with int $0x81 */
+  check_fault("user.load_ds0x23", &f);
+  sel_arg = 0x10;
+  try_call(run_user, (void *)user_load_ds, &f);
+  check_fault("user.load_ds0x10", &f);
+  sel_arg = 0x38;
+  try_call(run_user, (void *)user_load_ds, &f);
+  check_fault("user.load_ds_not_present", &f);
+  try_call(run_user, (void *)user_int40, &f);
+  check_fault("user.int40_dpl0", &f);
+  check("user.int40_cs", f.cs);
+  try_call(run_user, (void *)user_ud2, &f);
+  check_fault("user.ud2", &f);
+  check("user.ud2_frame_cs", f.cs);
+  check("user.ud2_frame_ip_is_ud2", f.ip == (uint32_t)user_ud2);
+  /* The ring-0 handler ran on the TSS stack: its frame (vector, err, eip, cs, eflags, esp, ss) ends at esp0. */
+  check("user.ud2_frame_depth", (uint32_t)ring0_stack_top - f.esp);
+  check("user.ud2_saved_ss", *(uint32_t *)(f.esp + 24));
+  check("user.ud2_saved_esp_in_user_stack", *(uint32_t *)(f.esp + 20) <= (uint32_t)user_stack_top);
+}
