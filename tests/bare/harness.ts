@@ -67,6 +67,7 @@ function build(name: string): string {
   for (const f of [
     'build.sh',
     'lib/boot32.S',
+    'lib/boot64.S',
     'lib/lib.c',
     'lib/lib.h',
     'lib/kernel.ld',

@@ -3,17 +3,28 @@
 #include "lib.h"
 
 uint64_t gdt[32] __attribute__((aligned(8)));
+#ifdef __x86_64__
+static uint64_t idt[512] __attribute__((aligned(16)));
+#else
 static uint64_t idt[256] __attribute__((aligned(8)));
-static uint32_t tss[26] __attribute__((aligned(8)));
+#endif
+static uint32_t tss[26] __attribute__((aligned(16)));
 
 void gdt_set(int i, uint32_t base, uint32_t limit, uint8_t access, uint8_t flags) {
   gdt[i] = (uint64_t)(limit & 0xffff) | ((uint64_t)(base & 0xffffff) << 16) | ((uint64_t)access << 40) |
            ((uint64_t)((limit >> 16) & 0xf) << 48) | ((uint64_t)(flags & 0xf) << 52) | ((uint64_t)(base >> 24) << 56);
 }
 
-void idt_set(int v, void *h, uint8_t type_attr, uint16_t sel) {
-  uint32_t a = (uint32_t)h;
-  idt[v] = (uint64_t)(a & 0xffff) | ((uint64_t)sel << 16) | ((uint64_t)type_attr << 40) | ((uint64_t)(a >> 16) << 48);
+void idt_set(int v, void *h, uint8_t type_attr, uint16_t sel, int ist) {
+  uintptr_t a = (uintptr_t)h;
+  uint64_t lo = (uint64_t)(a & 0xffff) | ((uint64_t)sel << 16) | ((uint64_t)(ist & 7) << 32) |
+                ((uint64_t)type_attr << 40) | ((uint64_t)((a >> 16) & 0xffff) << 48);
+#ifdef __x86_64__
+  idt[2 * v] = lo;
+  idt[2 * v + 1] = (uint64_t)a >> 32;
+#else
+  idt[v] = lo;
+#endif
 }
 
 static void serial_putc(char c) {
@@ -82,20 +93,20 @@ void printf(const char *fmt, ...) {
   va_end(ap);
 }
 
-void check(const char *name, uint32_t value) { printf("%s: %x\n", name, value); }
+void check(const char *name, uint64_t value) { printf("%s: %llx\n", name, (unsigned long long)value); }
 
 /* A fault's outcome as one line: none, or vector/error code (and CR2 for #PF). */
 void check_fault(const char *name, const struct fault *f) {
   if (f->vector < 0)
     printf("%s: none\n", name);
   else if (f->vector == 14)
-    printf("%s: #%x err=%x cr2=%x\n", name, f->vector, f->err, f->cr2);
+    printf("%s: #%x err=%llx cr2=%llx\n", name, f->vector, (unsigned long long)f->err, (unsigned long long)f->cr2);
   else
-    printf("%s: #%x err=%x\n", name, f->vector, f->err);
+    printf("%s: #%x err=%llx\n", name, f->vector, (unsigned long long)f->err);
 }
 
-void lib_unexpected(uint32_t vector, uint32_t err) {
-  printf("unexpected exception: #%x err=%x\n", vector, err);
+void lib_unexpected(uintptr_t vector, uintptr_t err) {
+  printf("unexpected exception: #%llx err=%llx\n", (unsigned long long)vector, (unsigned long long)err);
   exit(2);
 }
 
@@ -109,9 +120,50 @@ static char *const vecs[32] = {vec_0,  vec_1,  vec_2,  vec_3,  vec_4,  vec_5,  v
 
 struct __attribute__((packed)) dtr {
   uint16_t limit;
-  uint32_t base;
+  uintptr_t base;
 };
 
+#ifdef __x86_64__
+void lib_init(void) {
+  gdt[0] = 0;
+  gdt[1] = 0x00af9a000000ffffull; /* 0x08 ring-0 code, 64-bit */
+  gdt[2] = 0x00cf92000000ffffull; /* 0x10 ring-0 data */
+  gdt[3] = 0x00cffa000000ffffull; /* 0x18 ring-3 code, 32-bit */
+  gdt[4] = 0x00cff2000000ffffull; /* 0x20 ring-3 data */
+  gdt[5] = 0x00affa000000ffffull; /* 0x28 ring-3 code, 64-bit */
+  uint64_t t = (uint64_t)(uintptr_t)tss;
+  uint64_t *q = (uint64_t *)((char *)tss + 4);
+  q[0] = (uint64_t)(uintptr_t)ring0_stack_top;            /* rsp0 */
+  *(uint64_t *)((char *)tss + 36) = (uintptr_t)ist_stack_top; /* ist1 */
+  gdt_set(6, (uint32_t)t, sizeof tss - 1, 0x89, 0);
+  gdt[7] = t >> 32;
+  struct dtr g = {sizeof gdt - 1, (uintptr_t)gdt};
+  __asm__ volatile("lgdt %0" : : "m"(g));
+  __asm__ volatile("pushq $0x08; leaq 1f(%%rip), %%rax; pushq %%rax; lretq; 1: mov $0x10, %%eax; mov %%eax, %%ds; "
+                   "mov %%eax, %%es; mov %%eax, %%ss; mov %%eax, %%fs; mov %%eax, %%gs"
+                   :
+                   :
+                   : "rax", "memory");
+  __asm__ volatile("ltr %w0" : : "r"(0x30));
+  for (int v = 0; v < 32; v++) idt_set(v, vecs[v], 0x8e, 0x08, 0);
+  idt_set(0x40, vec_0x40, 0x8e, 0x08, 0);
+  idt_set(0x41, vec_0x41, 0x8e, 0x08, 1);
+  idt_set(0x81, vec_0x81, 0xee, 0x08, 0);
+  struct dtr i = {sizeof idt - 1, (uintptr_t)idt};
+  __asm__ volatile("lidt %0" : : "m"(i));
+}
+
+void user_trampoline(void);
+__asm__(".globl user_trampoline\nuser_trampoline:\n  call *%rax\n  int $0x81\n");
+
+void run_user(void *fn) {
+  __asm__ volatile("pushq $0x23\n pushq %1\n pushfq\n pushq $0x2b\n leaq user_trampoline(%%rip), %%rdx\n pushq %%rdx\n"
+                   "iretq"
+                   :
+                   : "a"(fn), "r"(user_stack_top)
+                   : "rdx", "memory");
+}
+#else
 void lib_init(void) {
   gdt[0] = 0;
   gdt_set(1, 0, 0xfffff, 0x9a, 0xc);
@@ -129,10 +181,10 @@ void lib_init(void) {
                    :
                    : "eax", "memory");
   __asm__ volatile("ltr %w0" : : "r"(0x28));
-  for (int v = 0; v < 32; v++) idt_set(v, vecs[v], 0x8e, 0x08);
-  idt_set(0x40, vec_0x40, 0x8e, 0x08);
-  idt_set(0x41, vec_0x41, 0x8e, 0x08);
-  idt_set(0x81, vec_0x81, 0xee, 0x08);
+  for (int v = 0; v < 32; v++) idt_set(v, vecs[v], 0x8e, 0x08, 0);
+  idt_set(0x40, vec_0x40, 0x8e, 0x08, 0);
+  idt_set(0x41, vec_0x41, 0x8e, 0x08, 0);
+  idt_set(0x81, vec_0x81, 0xee, 0x08, 0);
   struct dtr i = {sizeof idt - 1, (uint32_t)idt};
   __asm__ volatile("lidt %0" : : "m"(i));
 }
@@ -149,3 +201,4 @@ void run_user(void *fn) {
       : "a"(fn), "r"(user_stack_top)
       : "edx", "memory");
 }
+#endif
