@@ -33,6 +33,21 @@ const RSVD_P =
 const LIMITS =
   'a data access beyond the segment limit is #GP(0) (SDM vol. 3 §5.3); QEMU 7.2 TCG does not check data-segment limits';
 export const EXCEPTIONS: Documented[] = [
+  { kernel: 'long64', check: '4l.rsvd.pte_addr', manual: '#e err=9 cr2=800000a000', why: RSVD_P },
+  { kernel: 'long64', check: '4l.rsvd.pml4e_ps', manual: '#e err=9 cr2=10000000000', why: RSVD_P },
+  { kernel: 'long64', check: '4l.rsvd.pde2m_bit13', manual: '#e err=9 cr2=8000200000', why: RSVD_P },
+  {
+    kernel: 'long64',
+    check: 'noncanon.stack',
+    manual: '#c err=0',
+    why: 'a non-canonical stack reference is #SS(0) (SDM vol. 2, PUSH: 64-bit mode exceptions); QEMU 7.2 raises #GP(0)',
+  },
+  {
+    kernel: 'long64',
+    check: 'noncanon.jump_rip_is_the_jmp',
+    manual: '1',
+    why: 'a jump to a non-canonical address faults on the jump (SDM vol. 2, JMP: #GP(0) if the target is non-canonical), so the frame holds the jmp; QEMU 7.2 pushes the target, as AMD processors do',
+  },
   { kernel: 'seg32', check: 'fs.limit.crossing', manual: '#d err=0', why: LIMITS },
   { kernel: 'seg32', check: 'fs.expand_down.below_limit', manual: '#d err=0', why: LIMITS },
   { kernel: 'seg32', check: 'fs.page_granular.beyond', manual: '#d err=0', why: LIMITS },
