@@ -48,6 +48,7 @@ import { jccHandler } from './exec/control.js';
 import { shiftHandler } from './exec/shift.js';
 import { ACC_FETCH, ACC_READ, ACC_WRITE, PERM_R, PERM_W, PERM_X, WALK_RSVD, type Walker } from './mmu/mmu.js';
 import { materialize } from './flags.js';
+import { TssStacks, type InnerStacks } from './stacks.js';
 
 /** The sentinel thrown (never allocated per fault) when a guest fault interrupts an instruction. */
 export const FAULT = Object.freeze({ fault: true });
@@ -88,6 +89,8 @@ export class Cpu {
   readonly view: DataView;
   hooks: CpuHooks;
   walker: Walker;
+  /** Stacks for transfers to an inner privilege level (the TSS unless the embedder supplies them). */
+  stacks: InnerStacks = new TssStacks();
   /** FEAT_* bits that change decoding (set to match the CPUID policy). */
   features = FEAT_ALL;
 

@@ -24,8 +24,9 @@
  * fault and leaves the state at the first fault's.
  */
 import { FAULT, type Cpu } from './cpu.js';
+import { sysRead, type InnerStacks } from './stacks.js';
 import { EV_EXTERNAL, EV_FAULT, EV_INT1, EV_TRAP } from './hooks.js';
-import { ACC_READ, ACC_WRITE } from './mmu/mmu.js';
+import { ACC_WRITE } from './mmu/mmu.js';
 import {
   A_CODE,
   A_DC,
@@ -41,19 +42,7 @@ import {
   readDescriptor,
   setAccessed,
 } from './descriptors.js';
-import {
-  CS,
-  EFER_LMA,
-  S,
-  SEG_ATTR,
-  SEG_BASE,
-  SEG_BASE_HI,
-  SEG_LIMIT,
-  SEG_SEL,
-  SS,
-  TR,
-  segSlot,
-} from './state/layout.js';
+import { CS, EFER_LMA, S, SEG_ATTR, SEG_BASE, SEG_LIMIT, SEG_SEL, SS, segSlot } from './state/layout.js';
 
 const EXC_DF = 8;
 const EXC_TS = 10;
@@ -67,50 +56,6 @@ const F_IF = 0x200;
 const F_NT = 0x4000;
 const F_RF = 0x10000;
 const F_VM = 0x20000;
-
-/** Where the stack for an inner privilege level (or an IST slot) comes from. */
-export interface InnerStacks {
-  /**
-   * Set `lo`/`hi` to the stack pointer for entering privilege `cpl` (0-2), or IST slot `ist`
-   * (1-7, IA-32e only) when ist > 0, and return the SS selector (ignored in IA-32e mode). Raise
-   * a fault through the CPU (c.fault) when the stack cannot be had (#TS).
-   */
-  innerStack(c: Cpu, cpl: number, ist: number, out: Int32Array): number;
-}
-
-/** Stacks from the current task's TSS, through TR's cached base and limit. */
-export class TssStacks implements InnerStacks {
-  innerStack(c: Cpu, cpl: number, ist: number, out: Int32Array): number {
-    const s = c.s;
-    const base = s[segSlot(TR, SEG_BASE)];
-    const baseHi = s[segSlot(TR, SEG_BASE_HI)];
-    const limit = s[segSlot(TR, SEG_LIMIT)] >>> 0;
-    const trSel = s[segSlot(TR, SEG_SEL)] & 0xfffc;
-    if (s[S.EFER] & EFER_LMA) {
-      const off = ist > 0 ? 36 + (ist - 1) * 8 : 4 + cpl * 8;
-      if (off + 7 > limit) c.fault(EXC_TS, trSel, true);
-      out[0] = sysRead(c, base, baseHi, off);
-      out[1] = sysRead(c, base, baseHi, off + 4);
-      return 0;
-    }
-    const off = 4 + cpl * 8;
-    if (off + 5 > limit) c.fault(EXC_TS, trSel, true);
-    out[0] = sysRead(c, base, baseHi, off);
-    out[1] = 0;
-    return sysRead(c, base, baseHi, off + 4) & 0xffff;
-  }
-}
-
-/** A 32-bit supervisor read at linear (base + off). */
-function sysRead(c: Cpu, baseLo: number, baseHi: number, off: number): number {
-  const sum = (baseLo >>> 0) + off;
-  const hi = baseHi + (sum > 0xffffffff ? 1 : 0);
-  const lo = sum | 0;
-  if ((lo & 0xfff) <= 0xffc) return c.view.getInt32(c.translate(lo, hi, ACC_READ, false), true);
-  let v = 0;
-  for (let i = 0; i < 4; i++) v |= c.u8[c.translate((lo + i) | 0, hi, ACC_READ, false)] << (8 * i);
-  return v;
-}
 
 const gate = new Descriptor();
 const code = new Descriptor();
@@ -145,7 +90,7 @@ export function deliver(
   err: number,
   hasErr: boolean,
   kind: number,
-  stacks: InnerStacks = TSS,
+  stacks: InnerStacks = c.stacks,
 ): boolean {
   let v = vector;
   let e = err;
@@ -358,5 +303,3 @@ function readGate(c: Cpu, off: number, long: boolean): void {
   gate.lo2 = long ? sysRead(c, base, baseHi, off + 8) : 0;
   gate.hi2 = long ? sysRead(c, base, baseHi, off + 12) : 0;
 }
-
-const TSS = new TssStacks();
