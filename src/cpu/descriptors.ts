@@ -271,8 +271,8 @@ export function codeIs64(c: Cpu, d: Descriptor, sel: number): boolean {
 /**
  * Check the target of a far jmp/call: a code segment reachable at the current privilege
  * (conforming: DPL <= CPL; non-conforming: RPL <= CPL and DPL = CPL). Fills d.
- * Call gates, task gates and TSS targets raise #GP(sel): they are not implemented yet (the next
- * step adds call gates with a stack switch).
+ * (Call gates are handled before this check, in exec/gates.ts; task gates and TSS targets end up
+ * here and raise #GP(sel).)
  */
 export function checkFarTarget(c: Cpu, sel: number, d: Descriptor): void {
   sel &= 0xffff;

@@ -8,9 +8,9 @@
  *    instruction changes no register; memory changes only by descriptor accessed bits (which the
  *    hardware also sets early) and, when a far call's second push faults, by its first push (as
  *    on the host).
- *  - Far jmp/call reach a code segment at the current privilege (conforming or not). Call gates,
- *    task gates and TSS targets raise #GP(selector) for now: the next step adds call gates with a
- *    stack-switch interface. A task return (iret with NT set) raises #GP(0) (in IA-32e mode
+ *  - Far jmp/call reach a code segment at the current privilege (conforming or not), or go
+ *    through a call gate (gates.ts, with the stack switch of a call to an inner level). Task
+ *    gates and TSS targets raise #GP(selector) (no task switches). A task return (iret with NT set) raises #GP(0) (in IA-32e mode
  *    that is the architectural outcome), and so does an iret to virtual-8086 mode (not supported).
  *  - Far ret and iret return to the same or an outer privilege level; iret in 64-bit mode always
  *    pops SS:RSP. After a return to an outer level, ES/DS/FS/GS the new level may not use become null.
@@ -62,9 +62,11 @@ import {
   loadDataSegment,
   loadStackSegment,
   nullInaccessibleSegments,
+  readDescriptor,
   setAccessed,
 } from '../descriptors.js';
 import { register } from './registry.js';
+import { gateTransfer, isGate } from './gates.js';
 
 /** Scratch descriptors: the target code segment and the new stack segment of one transfer. */
 const CSD = new Descriptor();
@@ -138,6 +140,11 @@ function pushReturn(c: Cpu, osz: number): void {
  */
 function farTransfer(c: Cpu, sel: number, off: number, offSz: number, pushSz: number): void {
   sel &= 0xffff;
+  // A system descriptor: a call gate (or a task gate/TSS, which gates.ts refuses).
+  if ((sel & 0xfffc) !== 0 && readDescriptor(c, sel, CSD) && isGate(CSD)) {
+    gateTransfer(c, sel, CSD, pushSz !== 0);
+    return;
+  }
   checkFarTarget(c, sel, CSD);
   const lo = offSz === 2 ? off & 0xffff : off;
   checkCodeOffset(c, CSD, sel, lo, 0);

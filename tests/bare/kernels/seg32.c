@@ -25,6 +25,32 @@ void user_load_ds(void);
 void user_int40(void);
 void user_ud2(void);
 
+/* Call gates: ring 3 -> ring 0 with two parameters, ring 3 -> ring 1, and a jmp through a gate. */
+static volatile uint32_t g_cs, g_ss, g_frame[6], g_esp_delta, r1_cs, r1_ss, jmp_cs;
+__asm__(".globl user_gate0\nuser_gate0:\n  mov %esp, %ebx\n  push $0x1111\n  push $0x2222\n  lcall $0x6b, $0\n"
+        "  mov %ebx, %eax\n  sub %esp, %eax\n  mov %eax, g_esp_delta\n  mov %ebx, %esp\n  ret\n"
+        ".globl gate0_target\ngate0_target:\n  mov %cs, %eax\n  mov %eax, g_cs\n  mov %ss, %eax\n  mov %eax, g_ss\n"
+        "  mov $0, %ecx\n1:\n  mov (%esp,%ecx,4), %eax\n  mov %eax, g_frame(,%ecx,4)\n  inc %ecx\n  cmp $6, %ecx\n  jne 1b\n"
+        "  lret $8\n"
+        ".globl user_gate1\nuser_gate1:\n  lcall $0x83, $0\n  ret\n"
+        ".globl gate1_target\ngate1_target:\n  mov %cs, %eax\n  mov %eax, r1_cs\n  mov %ss, %eax\n  mov %eax, r1_ss\n  lret\n"
+        ".globl user_gate_dpl0\nuser_gate_dpl0:\n  lcall $0x8b, $0\n  ret\n"
+        ".globl kernel_gate_jmp\nkernel_gate_jmp:\n  ljmp $0x88, $0\n"
+        ".globl jmp_target\njmp_target:\n  mov %cs, %eax\n  mov %eax, jmp_cs\n  ret\n");
+void user_gate0(void);
+void gate0_target(void);
+void user_gate1(void);
+void gate1_target(void);
+void user_gate_dpl0(void);
+void kernel_gate_jmp(void *);
+void jmp_target(void);
+
+static uint64_t call_gate(uint16_t sel, void *target, int dpl, int params) {
+  uint32_t off = (uint32_t)target;
+  return (uint64_t)(off & 0xffff) | ((uint64_t)sel << 16) | ((uint64_t)(params & 0x1f) << 32) |
+         ((uint64_t)(0x8c | (dpl << 5)) << 40) | ((uint64_t)(off >> 16) << 48);
+}
+
 static void try_sel(const char *name, void (*fn)(void *), uint32_t sel) {
   sel_arg = sel;
   try_call(fn, 0, &f);
@@ -136,4 +162,33 @@ void kmain(void) {
   check("user.ud2_frame_depth", (uint32_t)ring0_stack_top - f.esp);
   check("user.ud2_saved_ss", *(uint32_t *)(f.esp + 24));
   check("user.ud2_saved_esp_in_user_stack", *(uint32_t *)(f.esp + 20) <= (uint32_t)user_stack_top);
+
+  /* Call gates. */
+  static char ring1_stack[4096] __attribute__((aligned(16)));
+  gdt[13] = call_gate(0x08, gate0_target, 3, 2);      /* 0x68 */
+  gdt_set(14, 0, 0xfffff, 0xba, 0xc);                  /* 0x70 ring-1 code */
+  gdt_set(15, 0, 0xfffff, 0xb2, 0xc);                  /* 0x78 ring-1 data */
+  gdt[16] = call_gate(0x70, gate1_target, 3, 0);       /* 0x80 */
+  gdt[17] = call_gate(0x08, jmp_target, 0, 0);         /* 0x88 */
+  lib_tss()[3] = (uint32_t)ring1_stack + sizeof ring1_stack; /* esp1 */
+  lib_tss()[4] = 0x79;                                      /* ss1 */
+  try_call(run_user, (void *)user_gate0, &f);
+  check_fault("gate0.completed", &f);
+  check("gate0.cs", g_cs);
+  check("gate0.ss", g_ss);
+  check("gate0.frame.cs", g_frame[1]);
+  check("gate0.frame.param0", g_frame[2]);
+  check("gate0.frame.param1", g_frame[3]);
+  check("gate0.frame.ss", g_frame[5]);
+  check("gate0.frame.eip_is_return", g_frame[0] == (uint32_t)user_gate0 + 19);
+  check("gate0.esp_after_lret_imm", g_esp_delta);
+  try_call(run_user, (void *)user_gate1, &f);
+  check_fault("gate1.completed", &f);
+  check("gate1.cs", r1_cs);
+  check("gate1.ss", r1_ss);
+  try_call(run_user, (void *)user_gate_dpl0, &f);
+  check_fault("gate.dpl0_from_ring3", &f);
+  try_call(kernel_gate_jmp, 0, &f);
+  check_fault("gate.jmp_completed", &f);
+  check("gate.jmp_cs", jmp_cs);
 }

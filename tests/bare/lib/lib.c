@@ -10,6 +10,8 @@ static uint64_t idt[256] __attribute__((aligned(8)));
 #endif
 static uint32_t tss[26] __attribute__((aligned(16)));
 
+uint32_t *lib_tss(void) { return tss; }
+
 void gdt_set(int i, uint32_t base, uint32_t limit, uint8_t access, uint8_t flags) {
   gdt[i] = (uint64_t)(limit & 0xffff) | ((uint64_t)(base & 0xffffff) << 16) | ((uint64_t)access << 40) |
            ((uint64_t)((limit >> 16) & 0xf) << 48) | ((uint64_t)(flags & 0xf) << 52) | ((uint64_t)(base >> 24) << 56);

@@ -36,6 +36,7 @@ int try_call(void (*fn)(void *), void *arg, struct fault *f);
 void run_user(void *fn); /* use as try_call(run_user, fn, &f) */
 
 extern uint64_t gdt[32];
+uint32_t *lib_tss(void); /* the TSS (32-bit: ss1/esp1 etc. are free for tests) */
 void gdt_set(int index, uint32_t base, uint32_t limit, uint8_t access, uint8_t flags);
 void idt_set(int vector, void *handler, uint8_t type_attr, uint16_t sel, int ist);
 extern char ring0_stack_top[], user_stack_top[], ist_stack_top[];
