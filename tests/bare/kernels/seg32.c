@@ -37,6 +37,14 @@ __asm__(".globl user_gate0\nuser_gate0:\n  mov %esp, %ebx\n  push $0x1111\n  pus
         ".globl user_gate_dpl0\nuser_gate_dpl0:\n  lcall $0x8b, $0\n  ret\n"
         ".globl kernel_gate_jmp\nkernel_gate_jmp:\n  ljmp $0x88, $0\n"
         ".globl jmp_target\njmp_target:\n  mov %cs, %eax\n  mov %eax, jmp_cs\n  ret\n");
+/* sysenter from ring 3 to a ring-0 entry that records its segments and sysexits back. */
+static volatile uint32_t se_cs, se_ss, se_esp, sx_cs, sx_ss;
+__asm__(".globl user_sysenter\nuser_sysenter:\n  mov %esp, %ecx\n  mov $1f, %edx\n  sysenter\n"
+        "1:\n  mov %cs, %eax\n  mov %eax, sx_cs\n  mov %ss, %eax\n  mov %eax, sx_ss\n  ret\n"
+        ".globl sysenter_entry\nsysenter_entry:\n  mov %cs, %eax\n  mov %eax, se_cs\n  mov %ss, %eax\n  mov %eax, se_ss\n"
+        "  mov %esp, se_esp\n  sysexit\n");
+void user_sysenter(void);
+void sysenter_entry(void);
 void user_gate0(void);
 void gate0_target(void);
 void user_gate1(void);
@@ -191,4 +199,17 @@ void kmain(void) {
   try_call(kernel_gate_jmp, 0, &f);
   check_fault("gate.jmp_completed", &f);
   check("gate.jmp_cs", jmp_cs);
+
+  /* sysenter / sysexit (legacy mode). */
+  static char se_stack[1024] __attribute__((aligned(16)));
+  wrmsr(0x174, 0x08);
+  wrmsr(0x175, (uint32_t)se_stack + sizeof se_stack);
+  wrmsr(0x176, (uint32_t)sysenter_entry);
+  try_call(run_user, (void *)user_sysenter, &f);
+  check_fault("sysenter.completed", &f);
+  check("sysenter.cs", se_cs);
+  check("sysenter.ss", se_ss);
+  check("sysenter.esp_is_msr", se_esp == (uint32_t)se_stack + sizeof se_stack);
+  check("sysexit.cs", sx_cs);
+  check("sysexit.ss", sx_ss);
 }
