@@ -253,15 +253,16 @@ test('lar/lsl accept system descriptors by mode and privilege; verr/verw test re
   assert.equal(v.cpu.s[4] & 0xff, 0);
 });
 
-test('far jmp reaches conforming code keeping CPL; a call gate target is #GP(sel) (not implemented yet)', () => {
+test('far jmp reaches conforming code keeping CPL; a jmp through a call gate cannot raise the privilege: #GP(target)', () => {
   // jmp far 0x48:0x2000 (32-bit)
   const m = machine(32, 3, [0xea, 0x00, 0x20, 0x00, 0x00, 0x48, 0x00]);
   m.mem.u8[0x2000] = INT3;
   assert.deepEqual(m.go(), [3, 0]);
   assert.equal(sel(m.cpu.s, CS), 0x4b, 'RPL = CPL');
   assert.equal(m.cpu.s[CPL], 3);
+  // The gate at 0x58 (DPL 3) leads to ring-0 code 0x08: a call could go there, a jmp may not.
   const g = machine(32, 3, [0xea, 0x00, 0x20, 0x00, 0x00, 0x5b, 0x00]);
-  assert.deepEqual(g.go(), [13, 0x58]);
+  assert.deepEqual(g.go(), [13, 0x08]);
   // 64-bit code that is not present: #NP(sel)
   const np = machine(64, 0, [0xff, 0x2b, INT3]);
   np.mem.view.setInt32(0x3000, 0x2000, true);
