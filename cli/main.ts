@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
 import { runBare } from './bare.js';
+import { inspect, runKernel } from './run.js';
 
 interface Command {
   name: string;
@@ -50,6 +51,55 @@ const COMMANDS: Command[] = [
       if (!Number.isInteger(budget) || budget <= 0)
         throw new UsageError(`--budget must be a positive integer, not '${values.budget}'`);
       return runBare({ kernel: values.kernel, memoryMiB, budget });
+    },
+  },
+  {
+    name: 'run',
+    usage:
+      'xenolith run --kernel FILE [--ramdisk FILE] [--cmdline STR] [--memory MiB] [--system-map FILE] [--budget N] [--verbose]',
+    summary:
+      'boot a Xen PV kernel (ELF, or bzImage compressed with gzip, bzip2, lzma, xz, lzo, lz4 or zstd; 64-bit, or 32-bit PAE) in a domain with its console on this terminal (Ctrl-] leaves). Memory defaults to 256 MiB. Exit status: 0 poweroff, 3 crash, 4 reboot, 5 suspend, 6 watchdog, 7 soft reset, 8 --budget instructions ran out, 1 host error, 2 usage',
+    run(args) {
+      const { values } = parseArgs({
+        args,
+        options: {
+          kernel: { type: 'string' },
+          ramdisk: { type: 'string' },
+          cmdline: { type: 'string', default: '' },
+          memory: { type: 'string', default: '256' },
+          'system-map': { type: 'string' },
+          budget: { type: 'string', default: '0' },
+          verbose: { type: 'boolean', default: false },
+        },
+      });
+      if (!values.kernel) throw new UsageError('--kernel FILE is required');
+      const memoryMiB = Number(values.memory);
+      if (!Number.isInteger(memoryMiB) || memoryMiB < 16 || memoryMiB > 1536)
+        throw new UsageError(
+          `--memory must be a whole number of MiB from 16 to 1536, not '${values.memory}'`,
+        );
+      const budget = Number(values.budget);
+      if (!Number.isInteger(budget) || budget < 0)
+        throw new UsageError(`--budget must be a non-negative integer, not '${values.budget}'`);
+      return runKernel({
+        kernel: values.kernel,
+        ramdisk: values.ramdisk,
+        cmdline: values.cmdline,
+        memoryMiB,
+        systemMap: values['system-map'],
+        budget,
+        verbose: values.verbose ?? false,
+      });
+    },
+  },
+  {
+    name: 'inspect',
+    usage: 'xenolith inspect FILE',
+    summary:
+      'print what a kernel image is: format (ELF or bzImage), compression, ELF class, entry and every Xen ELF note decoded by name',
+    run(args) {
+      if (args.length !== 1) throw new UsageError('usage: xenolith inspect FILE');
+      return inspect(args[0]);
     },
   },
   {

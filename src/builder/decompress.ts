@@ -1,0 +1,146 @@
+/**
+ * The compressed payloads a kernel image may carry, as Linux writes them (arch/x86/boot/
+ * compressed): one table row per format with its magic and its decoder. The decoders are
+ * well-kept npm libraries (fflate for gzip, bz2, LZMA-JS, xz-decompress (xz-embedded in
+ * WebAssembly, with the x86 BCJ filter), lz4js's block decoder, fzstd), except LZO (lzo.ts).
+ *
+ * Linux appends the uncompressed length (32-bit little-endian) to every payload; we size the
+ * output from it and check the decoder produced exactly that many bytes.
+ *
+ * Invariants: a malformed payload raises ImageError naming the format; nothing a decoder throws
+ * escapes as anything else; outputs are bounded (at most MAX_OUTPUT bytes).
+ */
+import { gunzipSync } from 'fflate';
+import { decompress as zstdDecompress } from 'fzstd';
+import lz4 from 'lz4js';
+import bz2 from 'bz2';
+import lzma from 'lzma';
+import { fail, ImageError } from './errors.js';
+import { isLzop, unlzop } from './lzo.js';
+
+/** No kernel decompresses to more than this. */
+export const MAX_OUTPUT = 512 << 20;
+
+interface Format {
+  name: string;
+  magic: readonly number[];
+  decode(data: Uint8Array, size: number): Uint8Array | Promise<Uint8Array>;
+}
+
+export const FORMATS: readonly Format[] = [
+  { name: 'gzip', magic: [0x1f, 0x8b], decode: (d, n) => gunzipSync(d, { out: new Uint8Array(n) }) },
+  { name: 'bzip2', magic: [0x42, 0x5a, 0x68], decode: (d) => bz2.decompress(d, true) },
+  { name: 'lzma', magic: [0x5d, 0x00, 0x00], decode: (d) => lzmaAlone(d) },
+  { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], decode: (d) => unxz(d) },
+  { name: 'lzo', magic: [0x89, 0x4c, 0x5a, 0x4f], decode: (d, n) => lzop(d, n) },
+  { name: 'lz4', magic: [0x02, 0x21, 0x4c, 0x18], decode: (d, n) => lz4Legacy(d, n) },
+  { name: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd], decode: (d, n) => zstdDecompress(d, new Uint8Array(n)) },
+];
+
+export function detect(b: Uint8Array): Format | undefined {
+  return FORMATS.find((f) => f.magic.every((m, i) => b[i] === m));
+}
+
+/** Decompress a Linux payload (compressed data followed by its 32-bit uncompressed size). */
+export async function decompressPayload(payload: Uint8Array): Promise<{ format: string; data: Uint8Array }> {
+  const f = detect(payload);
+  if (!f)
+    fail(
+      `unknown compression (first bytes ${[...payload.subarray(0, 4)].map((x) => x.toString(16).padStart(2, '0')).join(' ')})`,
+    );
+  if (payload.length < 8) fail(`${f.name} payload truncated (${payload.length} bytes)`);
+  const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const size = dv.getUint32(payload.length - 4, true);
+  if (size === 0 || size > MAX_OUTPUT) fail(`${f.name} payload states an uncompressed size of ${size} bytes`);
+  let out: Uint8Array;
+  try {
+    // The size trailer is not part of the compressed stream (xz-embedded rejects trailing bytes).
+    out = await f.decode(payload.subarray(0, payload.length - 4), size);
+  } catch (e) {
+    if (e instanceof ImageError) throw e;
+    return fail(`${f.name} payload is corrupt or truncated: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (out.length !== size)
+    fail(`${f.name} payload decompressed to ${out.length} bytes, but the image states ${size}`);
+  return { format: f.name, data: out };
+}
+
+function lzop(d: Uint8Array, size: number): Uint8Array {
+  if (!isLzop(d)) fail('lzo: bad lzop magic');
+  const out = new Uint8Array(size);
+  return out.subarray(0, unlzop(d, out));
+}
+
+/** LZ4's legacy frame (lz4 -l): magic, then blocks each preceded by its 32-bit compressed size. */
+function lz4Legacy(d: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
+  let p = 4;
+  let op = 0;
+  while (p + 4 <= d.length) {
+    const n = dv.getUint32(p, true);
+    if (n === 0x184c2102) {
+      p += 4; // a concatenated stream starts again
+      continue;
+    }
+    p += 4;
+    if (n > d.length - p) fail(`lz4: block of ${n} bytes runs past the end of the payload`);
+    if (n > 8 << 20) fail(`lz4: block of ${n} bytes is larger than the legacy format allows`);
+    op = lz4.decompressBlock(d, out, p, n, op);
+    if (!(op <= size)) fail('lz4: output larger than the size the image states');
+    p += n;
+  }
+  if (p !== d.length) fail('lz4: trailing bytes after the last block');
+  return out.subarray(0, op);
+}
+
+/** The .lzma ("alone") format: 13-byte header, then an LZMA stream. */
+function lzmaAlone(d: Uint8Array): Uint8Array {
+  if (d.length < 13) fail('lzma: header truncated');
+  const r = lzma.decompress(d);
+  if (typeof r === 'string') return fail('lzma: decoder returned text');
+  return Uint8Array.from(r, (x) => x & 0xff);
+}
+
+/** The parts of WHATWG streams the xz decoder needs (the core is compiled without DOM types). */
+interface StreamReader {
+  read(): Promise<{ done: boolean; value: Uint8Array }>;
+}
+interface Stream {
+  getReader(): StreamReader;
+}
+interface StreamSource {
+  start(c: { enqueue(b: Uint8Array): void; close(): void }): void;
+}
+type StreamCtor = new (src: StreamSource) => Stream;
+
+async function unxz(d: Uint8Array): Promise<Uint8Array> {
+  const Readable = (globalThis as unknown as { ReadableStream?: StreamCtor }).ReadableStream;
+  if (!Readable) return fail('xz: this JavaScript runtime has no ReadableStream');
+  const { XzReadableStream } = (await import('xz-decompress')) as unknown as {
+    XzReadableStream: new (s: Stream) => Stream;
+  };
+  const input = new Readable({
+    start(c) {
+      c.enqueue(d);
+      c.close();
+    },
+  });
+  const reader = new XzReadableStream(input).getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > MAX_OUTPUT) fail('xz: output larger than 512 MiB');
+    parts.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
