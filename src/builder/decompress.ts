@@ -2,7 +2,10 @@
  * The compressed payloads a kernel image may carry, as Linux writes them (arch/x86/boot/
  * compressed): one table row per format with its magic and its decoder. The decoders are
  * well-kept npm libraries (fflate for gzip, bz2, LZMA-JS, xz-decompress (xz-embedded in
- * WebAssembly, with the x86 BCJ filter), lz4js's block decoder, fzstd), except LZO (lzo.ts).
+ * WebAssembly), lz4js's block decoder, fzstd), except LZO (lzo.ts).
+ *
+ * Known gap: xz-decompress is built without xz's BCJ filters, and Linux compresses x86 kernels
+ * with the x86 BCJ filter, so xz-compressed bzImages are refused with that reason.
  *
  * Linux appends the uncompressed length (32-bit little-endian) to every payload; we size the
  * output from it and check the decoder produced exactly that many bytes.
@@ -28,9 +31,9 @@ interface Format {
 }
 
 export const FORMATS: readonly Format[] = [
-  { name: 'gzip', magic: [0x1f, 0x8b], decode: (d, n) => gunzipSync(d, { out: new Uint8Array(n) }) },
+  { name: 'gzip', magic: [0x1f, 0x8b], decode: (d) => gunzipSync(d) },
   { name: 'bzip2', magic: [0x42, 0x5a, 0x68], decode: (d) => bz2.decompress(d, true) },
-  { name: 'lzma', magic: [0x5d, 0x00, 0x00], decode: (d) => lzmaAlone(d) },
+  { name: 'lzma', magic: [0x5d, 0x00, 0x00], decode: (d, n) => lzmaAlone(d, n) },
   { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], decode: (d) => unxz(d) },
   { name: 'lzo', magic: [0x89, 0x4c, 0x5a, 0x4f], decode: (d, n) => lzop(d, n) },
   { name: 'lz4', magic: [0x02, 0x21, 0x4c, 0x18], decode: (d, n) => lz4Legacy(d, n) },
@@ -94,10 +97,23 @@ function lz4Legacy(d: Uint8Array, size: number): Uint8Array {
   return out.subarray(0, op);
 }
 
-/** The .lzma ("alone") format: 13-byte header, then an LZMA stream. */
-function lzmaAlone(d: Uint8Array): Uint8Array {
+/**
+ * LZMA-JS decodes into a plain array, which V8 cannot grow past about 128 Mi elements (the
+ * process dies, it does not throw): bound its output by writing the stated size into the header.
+ */
+const LZMA_MAX = 96 << 20;
+
+/** The .lzma ("alone") format: 13-byte header (properties, dictionary size, 64-bit size), then an LZMA stream. */
+function lzmaAlone(d: Uint8Array, size: number): Uint8Array {
   if (d.length < 13) fail('lzma: header truncated');
-  const r = lzma.decompress(d);
+  if (size > LZMA_MAX)
+    fail(`lzma: payloads over ${LZMA_MAX >> 20} MiB are not supported (this one states ${size} bytes)`);
+  if (d[0] >= 9 * 5 * 5) fail('lzma: bad properties byte');
+  const sized = d.slice();
+  const dv = new DataView(sized.buffer);
+  dv.setUint32(5, size, true);
+  dv.setUint32(9, 0, true);
+  const r = lzma.decompress(sized);
   if (typeof r === 'string') return fail('lzma: decoder returned text');
   return Uint8Array.from(r, (x) => x & 0xff);
 }
@@ -117,9 +133,10 @@ type StreamCtor = new (src: StreamSource) => Stream;
 async function unxz(d: Uint8Array): Promise<Uint8Array> {
   const Readable = (globalThis as unknown as { ReadableStream?: StreamCtor }).ReadableStream;
   if (!Readable) return fail('xz: this JavaScript runtime has no ReadableStream');
-  const { XzReadableStream } = (await import('xz-decompress')) as unknown as {
-    XzReadableStream: new (s: Stream) => Stream;
-  };
+  type XzModule = { XzReadableStream?: new (s: Stream) => Stream; default?: XzModule };
+  const mod = (await import('xz-decompress')) as unknown as XzModule;
+  const XzReadableStream = mod.XzReadableStream ?? mod.default?.XzReadableStream;
+  if (!XzReadableStream) return fail('xz: the decoder library did not load');
   const input = new Readable({
     start(c) {
       c.enqueue(d);
@@ -130,7 +147,14 @@ async function unxz(d: Uint8Array): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await reader.read().catch((e: unknown) => {
+      // xz-embedded's XZ_OPTIONS_ERROR: this build has no BCJ filters, which Linux's xz_wrap.sh uses.
+      if (e instanceof Error && /error code 6\b/.test(e.message))
+        return fail(
+          'xz: the stream uses a filter the decoder lacks (Linux x86 kernels use the x86 BCJ filter, not supported yet)',
+        );
+      throw e;
+    });
     if (done) break;
     total += value.length;
     if (total > MAX_OUTPUT) fail('xz: output larger than 512 MiB');
