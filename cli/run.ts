@@ -12,7 +12,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { buildDomain } from '../src/builder/build.js';
-import { elfSymbols } from '../src/builder/elf.js';
 import { loadKernel, type KernelImage } from '../src/builder/image.js';
 import { FEATURE_NAMES } from '../src/builder/notes.js';
 import { SymbolTable } from '../src/hv/symbols.js';
@@ -93,10 +92,8 @@ export async function runKernel(o: RunOptions): Promise<number> {
     throw e;
   }
   const { dom, console: con } = built;
-  const syms = o.systemMap
-    ? SymbolTable.fromSystemMap(new TextDecoder().decode(readInput(o.systemMap, 'System.map')))
-    : new SymbolTable(elfSymbols(k.elf));
-  if (syms.size > 0) dom.symbols = syms;
+  if (o.systemMap)
+    dom.symbols = SymbolTable.fromSystemMap(new TextDecoder().decode(readInput(o.systemMap, 'System.map')));
 
   // The terminal: raw keys to the guest; Ctrl-] leaves.
   const stdin = process.stdin;

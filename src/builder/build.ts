@@ -21,7 +21,8 @@ import { ConsoleBackend } from '../backends/console.js';
 import { XEN } from '../xen/abi/constants.js';
 import { abi } from '../xen/abi/structs.js';
 import type { Width } from '../xen/abi/layout.js';
-import { PT_LOAD } from './elf.js';
+import { elfSymbols, PT_LOAD } from './elf.js';
+import { SymbolTable } from '../hv/symbols.js';
 import { fail } from './errors.js';
 import type { KernelImage } from './image.js';
 
@@ -130,6 +131,9 @@ export function buildDomain(k: KernelImage, opts: BuildOptions): Built {
     fail('the initial mapping would reach the hypervisor range');
 
   const dom = createDomain({ width, nrPages, console: opts.console, seed: opts.seed });
+  // Crash reports symbolise from the image's own symbol table when it has one (System.map may replace it).
+  const syms = new SymbolTable(elfSymbols(k.elf));
+  if (syms.size > 0) dom.symbols = syms;
   const mem = dom.memory;
   const u8 = mem.mem.u8;
   const view = mem.mem.view;
