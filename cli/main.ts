@@ -8,6 +8,9 @@ import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
 import { runBare } from './bare.js';
 import { inspect, runKernel } from './run.js';
+import { fetchDebianGuest } from '../src/host/node/fetch.js';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
 
 interface Command {
   name: string;
@@ -100,6 +103,17 @@ const COMMANDS: Command[] = [
     run(args) {
       if (args.length !== 1) throw new UsageError('usage: xenolith inspect FILE');
       return inspect(args[0]);
+    },
+  },
+  {
+    name: 'fetch',
+    usage: 'xenolith fetch',
+    summary:
+      "download and cache (once, under .cache/guest/) Debian's linux-image-cloud-amd64 and busybox-static with apt-get download, and print the kernel's path",
+    run() {
+      const g = fetchDebianGuest(resolve(dirname(fileURLToPath(import.meta.url)), '../../.cache'));
+      console.log(g.kernel);
+      return 0;
     },
   },
   {
