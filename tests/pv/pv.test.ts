@@ -65,3 +65,15 @@ for (const width of [64, 32] as const) {
     assert.match(r.end.dump, width === 64 ? /cs e033/ : /cs e019/);
   });
 }
+
+for (const width of [64, 32] as const) {
+  test(`shutdown (${width}-bit): every SHUTDOWN_* reason ends the domain with that reason and the shutdown_code`, async () => {
+    const reasons = ['poweroff', 'reboot', 'suspend', 'crash', 'watchdog', 'soft_reset'] as const;
+    for (const [i, name] of reasons.entries()) {
+      const reason = XEN[`SHUTDOWN_${name}`];
+      const r = await runPv('shutdown', width, { cmdline: `${reason} ${40 + i}` });
+      assert.equal(r.text, `shutdown_code: 0\nshutting down with reason ${reason}\n`);
+      assert.deepEqual(r.end, { kind: 'shutdown', reason, code: 40 + i }, name);
+    }
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * `xenolith run` as a user meets it: the console on stdout, the documented exit status for each
+ * way a domain ends, and one-line errors for images it cannot run.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildPv } from './harness.js';
+
+const main = resolve(dirname(fileURLToPath(import.meta.url)), '../../cli/main.js');
+const xenolith = (...args: string[]) => spawnSync('node', [main, ...args], { encoding: 'utf8', input: '' });
+
+test('run: exit status 0 poweroff, 4 reboot, 5 suspend, 3 crash, 6 watchdog, 7 soft reset; console on stdout', () => {
+  const k = buildPv('shutdown', 64);
+  for (const [reason, status] of [
+    [0, 0],
+    [1, 4],
+    [2, 5],
+    [3, 3],
+    [4, 6],
+    [5, 7],
+  ]) {
+    const r = xenolith('run', '--kernel', k, '--memory', '32', '--cmdline', `${reason} 0`);
+    assert.equal(r.status, status, `reason ${reason}: ${r.stderr}`);
+    assert.equal(r.stdout, `shutdown_code: 0\nshutting down with reason ${reason}\n`);
+  }
+});
+
+test('run: a crashed domain exits 3 with the reason and a register dump; --budget exhaustion exits 8', () => {
+  const k = buildPv('traps', 32);
+  const r = xenolith('run', '--kernel', k, '--memory', '32', '--cmdline', 'crash');
+  assert.equal(r.status, 3);
+  assert.match(r.stderr, /^xenolith: domain crashed: unhandled #UD/m);
+  assert.match(r.stderr, /^rax [0-9a-f]{16}/m);
+  const b = xenolith('run', '--kernel', k, '--memory', '32', '--budget', '1000');
+  assert.equal(b.status, 8);
+  assert.match(b.stderr, /budget of 1000 instructions ran out/);
+});
+
+test('run: images we cannot run are refused with one line naming the reason (exit 1)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xenolith-bad-'));
+  try {
+    const good = readFileSync(buildPv('hello', 64));
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['empty', new Uint8Array(0), /empty/],
+      ['text', new TextEncoder().encode('hello world, not a kernel'), /not a kernel image/],
+      ['truncated', good.subarray(0, 0x1800), /truncated|beyond the end/],
+    ];
+    // A 32-bit kernel without PAE: its PAE_MODE note (namesz 4, descsz 4, type 9, "Xen", "yes") says "no".
+    const noPae = Buffer.from(readFileSync(buildPv('hello', 32)));
+    const note = Buffer.from('04000000040000000900000058656e0079657300', 'hex');
+    const at = noPae.indexOf(note);
+    assert.ok(at > 0, 'PAE_MODE note not found');
+    noPae.write('no\0\0', at + 16, 'latin1');
+    cases.push(['non-PAE', noPae, /without PAE/]);
+    for (const [name, bytes, re] of cases) {
+      const f = join(dir, name);
+      writeFileSync(f, bytes);
+      const r = xenolith('run', '--kernel', f);
+      assert.equal(r.status, 1, `${name}: ${r.stderr}`);
+      assert.match(r.stderr, re, name);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `${name}: ${r.stderr}`);
+    }
+    const missing = xenolith('run', '--kernel', join(dir, 'nope'));
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /cannot read kernel .*ENOENT/);
+    const usage = xenolith('run', '--memory', '32');
+    assert.equal(usage.status, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
