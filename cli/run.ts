@@ -168,8 +168,9 @@ export async function inspect(path: string): Promise<number> {
     let v = typeof n.value === 'bigint' ? hex(n.value) : JSON.stringify(n.value);
     if (n.name === 'SUPPORTED_FEATURES' && typeof n.value === 'bigint') {
       const bits = Number(n.value);
-      const names = [...FEATURE_NAMES].filter(([, b]) => bits & (1 << b)).map(([nm]) => nm);
-      v += ` (${names.join(', ')}${bits & ~names.reduce((m, nm) => m | (1 << (FEATURE_NAMES.get(nm) ?? 0)), 0) ? ', ...' : ''})`;
+      const named = [...FEATURE_NAMES].filter(([, b]) => bits & (1 << b));
+      const rest = named.reduce((m, [, b]) => m & ~(1 << b), bits);
+      v += ` (${[...named.map(([nm]) => nm), ...(rest ? [`0x${rest.toString(16)}`] : [])].join(', ')})`;
     }
     lines.push(`  ${n.name.padEnd(19)}${v}`);
   }
