@@ -23,6 +23,7 @@ import { abi } from '../xen/abi/structs.js';
 import type { Width } from '../xen/abi/layout.js';
 import { elfSymbols, PT_LOAD } from './elf.js';
 import { SymbolTable } from '../hv/symbols.js';
+import { PGT_L3, PGT_L4 } from '../hv/mm/frames.js';
 import { fail } from './errors.js';
 import type { KernelImage } from './image.js';
 
@@ -272,6 +273,11 @@ export function buildDomain(k: KernelImage, opts: BuildOptions): Built {
     ptRootMfn: mem.mfn(root),
   };
   dom.vcpus[0].start(start);
+  // Pin the bootstrap tables and give vCPU 0 its reference on the root, as Xen's builder and
+  // arch_set_info_guest do: from here on every change to them is validated.
+  const rootType = width === 64 ? PGT_L4 : PGT_L3;
+  if (dom.mm.pin(start.ptRootMfn, rootType) !== 0 || dom.vcpus[0].typeRoots() !== 0)
+    throw new Error(`builder: the bootstrap page tables do not validate: ${dom.mm.lastError}`);
 
   return {
     dom,

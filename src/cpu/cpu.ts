@@ -322,6 +322,11 @@ export class Cpu {
     return this.fault(EXC_PF, err, true);
   }
 
+  /** Machine frame ppn was written behind the CPU's back (by the hypervisor): forget any code decoded from it. */
+  physWritten(ppn: number): void {
+    if (this.codePage[ppn]) this.dropCode(ppn);
+  }
+
   /** Forget the decoded records of physical page ppn (its code was written). */
   private dropCode(ppn: number): void {
     for (const m of this.codeMaps) m[ppn] = undefined;

@@ -13,6 +13,7 @@ import { PvWalker } from './pvwalker.js';
 import type { PvVcpu } from './vcpu.js';
 import { deliverEvents, EventChannels } from './events.js';
 import type { SymbolTable } from './symbols.js';
+import { FrameTable } from './mm/frames.js';
 
 /** Where a domain's console output goes (the CLI writes it to stdout). */
 export interface ConsoleSink {
@@ -22,8 +23,26 @@ export interface ConsoleSink {
 export type DomainEnd =
   { kind: 'shutdown'; reason: number; code: number } | { kind: 'crash'; why: string; dump: string };
 
+/** Counters for --stats. */
+export class DomainStats {
+  /** Page-table entries changed through mmu_update / update_va_mapping. */
+  ptUpdates = 0;
+  /** Guest writes to page tables emulated (writable page tables). */
+  ptwrEmulations = 0;
+  /** Privileged instructions emulated. */
+  privops = 0;
+  /** Event upcalls delivered. */
+  upcalls = 0;
+  multicalls = 0;
+  multicallEntries = 0;
+  /** Hypercalls by number (numbers 0-63; multicall entries included). */
+  readonly hypercalls = new Float64Array(64);
+}
+
 export class Domain {
   readonly space: HvSpace;
+  readonly mm: FrameTable;
+  readonly stats = new DomainStats();
   readonly walker: PvWalker;
   readonly vcpus: PvVcpu[] = [];
   readonly events: EventChannels;
@@ -51,7 +70,21 @@ export class Domain {
   ) {
     this.space = hvSpace(width);
     this.walker = new PvWalker(memory.mem, this.space, memory.hvFirst);
+    this.walker.sharedMfn = sharedInfoMfn;
     this.events = new EventChannels(this);
+    this.mm = new FrameTable(memory.mem, width, memory.hvFirst, [sharedInfoMfn], () => {
+      for (const v of this.vcpus) v.cpu.flushTlb(false);
+    });
+  }
+
+  /** MMU_MACHPHYS_UPDATE: the M2P entry of guest frame mfn, in our table and in the one the guest reads. */
+  setM2p(mfn: number, lo: number, hi: number): void {
+    const wide = this.space.m2pEntry === 8;
+    this.memory.m2p[mfn] = wide && hi !== 0 && !(hi === -1 && lo === -1) ? -1 : lo;
+    const at = this.m2pFirstMfn * 4096 + mfn * this.space.m2pEntry;
+    const view = this.memory.mem.view;
+    view.setInt32(at, lo, true);
+    if (wide) view.setInt32(at + 4, hi, true);
   }
 
   shutdown(reason: number): void {

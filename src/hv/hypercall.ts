@@ -44,6 +44,23 @@ const ENOSYS = -XEN.XEN_ENOSYS;
 
 const args = new HcArgs();
 
+/** Call hypercall nr with arguments a (from the registers, or from a multicall entry). */
+export function dispatch(
+  v: PvVcpu,
+  table: readonly (HypercallRow | undefined)[],
+  nr: number,
+  a: HcArgs,
+): number {
+  const row = nr < table.length ? table[nr] : undefined;
+  const h = row === undefined ? undefined : v.dom.width === 64 ? row.pv64 : row.pv32;
+  if (h === undefined) {
+    v.dom.countUnimplemented(nr);
+    return ENOSYS;
+  }
+  v.dom.stats.hypercalls[nr]++;
+  return h(v, a);
+}
+
 /** Execute the hypercall in the vCPU's registers (the instruction pointer is already past it). */
 export function hypercall(v: PvVcpu, table: readonly (HypercallRow | undefined)[]): void {
   const s = v.cpu.s;
@@ -54,13 +71,7 @@ export function hypercall(v: PvVcpu, table: readonly (HypercallRow | undefined)[
     args.lo[i] = s[2 * regs[i]];
     args.hi[i] = w === 64 ? s[2 * regs[i] + 1] : 0;
   }
-  const row = nr < table.length ? table[nr] : undefined;
-  const h = row === undefined ? undefined : w === 64 ? row.pv64 : row.pv32;
-  let r: number;
-  if (h === undefined) {
-    v.dom.countUnimplemented(nr);
-    r = ENOSYS;
-  } else r = h(v, args);
+  const r = dispatch(v, table, nr, args);
   if (v.skipResult) {
     v.skipResult = false; // iret and the like set their own registers
     deliverEvents(v);

@@ -10,6 +10,8 @@ import type { Handler, HypercallRow } from './hypercall.js';
 import { iretHypercall } from './bounce.js';
 import { consoleIo } from './hc/console.js';
 import { memoryOp } from './hc/memory.js';
+import { mmuextOp, mmuUpdate, updateVaMapping } from './hc/mmu.js';
+import { multicall } from './hc/multicall.js';
 import { eventChannelOp } from './hc/evtchn.js';
 import { schedOp } from './hc/sched.js';
 import { xenVersion } from './hc/version.js';
@@ -38,6 +40,10 @@ const IMPLEMENTED: Record<string, [Handler | undefined, Handler | undefined]> = 
   iret: [iretHypercall, iretHypercall],
   memory_op: [memoryOp, memoryOp],
   event_channel_op: [eventChannelOp, eventChannelOp],
+  mmu_update: [mmuUpdate, mmuUpdate],
+  update_va_mapping: [updateVaMapping, updateVaMapping],
+  mmuext_op: [mmuextOp, mmuextOp],
+  multicall: [multicall, multicall],
 };
 
 function build(): (HypercallRow | undefined)[] {

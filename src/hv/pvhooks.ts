@@ -10,6 +10,8 @@
  *   - int3, into and icebp: delivered as their vectors (Xen's IDT has them at DPL 3); int n:
  *     delivered when the trap table entry's DPL allows it from the guest's mode (1 for the
  *     kernel, 3 for user; Xen's permit_softint), else a #GP(vector * 8 + 2) at the int;
+ *   - a write fault on a read-only mapping of an L1 table in guest kernel mode, with the
+ *     writable_pagetables assist on: emulated and validated (ptwr.ts);
  *   - the forced-emulation prefix `ud2; .ascii "xen"; cpuid` in guest kernel mode: CPUID through
  *     the policy; a #GP(0) from a privileged instruction in guest kernel mode: privop.ts;
  *   - an exception with no trap-table entry crashes the domain with a register dump.
@@ -25,6 +27,7 @@ import { abi } from '../xen/abi/structs.js';
 import { bounce, TBF_EXCEPTION, TBF_EXCEPTION_ERRCODE, TBF_INTERRUPT } from './bounce.js';
 import { cpuidLeaf } from './cpuid.js';
 import { emulatePrivOp } from './privop.js';
+import { ptwrFault } from './ptwr.js';
 import { copyFromGuest } from './guestmem.js';
 import { hypercall } from './hypercall.js';
 import { HYPERCALLS } from './hypercalls.js';
@@ -90,6 +93,14 @@ export class PvHooks implements CpuHooks {
       case EV_FAULT:
         if (vector === 6 && kernel && this.forcedCpuid()) return;
         if (vector === 13 && err === 0 && kernel && emulatePrivOp(v)) return;
+        if (
+          vector === 14 &&
+          kernel &&
+          (err & 0x1b) === 3 && // present, write; not reserved, not a fetch
+          v.dom.vmAssist & (1 << XEN.VMASST_TYPE_writable_pagetables) &&
+          ptwrFault(v)
+        )
+          return;
         this.deliver(vector, err, hasErr);
         return;
       default:

@@ -22,12 +22,14 @@ import {
   GS,
   S,
   SS,
+  LDTR,
   ATTR_CODE64_USER,
   ATTR_DATA_USER,
   segSlot,
   SEG_SEL,
 } from '../cpu/state/layout.js';
-import { XEN32, XEN64 } from '../xen/abi/constants.js';
+import { XEN, XEN32, XEN64 } from '../xen/abi/constants.js';
+import { PGT_L3, PGT_L4 } from './mm/frames.js';
 import { abi } from '../xen/abi/structs.js';
 import type { Domain } from './domain.js';
 import { GDT_LIMIT, type HvSpace } from './hvspace.js';
@@ -139,6 +141,60 @@ export class PvVcpu {
     this.kernelMode = true;
     // Event upcalls masked until the guest unmasks them.
     this.dom.memory.mem.u8[this.vcpuInfoAddr + abi('vcpu_info', w).off.evtchn_upcall_mask] = 1;
+  }
+
+  /** The roots hold a type reference (false for hand-built test domains that never pinned). */
+  rootsTyped = false;
+
+  /** The page-table root type of this guest width (L4, or the PAE L3). */
+  private get rootType(): number {
+    return this.dom.width === 64 ? PGT_L4 : PGT_L3;
+  }
+
+  /** Take the type references of the roots the vCPU starts with (the domain builder pins them too). */
+  typeRoots(): number {
+    const r = this.dom.mm.getType(this.kernelPtMfn, this.rootType);
+    if (r === 0) this.rootsTyped = true;
+    return r;
+  }
+
+  /** MMUEXT_NEW_BASEPTR: a validated root for guest kernel mode (and for the whole guest on 32-bit). */
+  setKernelRoot(mfn: number): number {
+    const mm = this.dom.mm;
+    if (!mm.own(mfn)) return -XEN.XEN_EINVAL;
+    const r = mm.getType(mfn, this.rootType);
+    if (r !== 0) return r;
+    if (this.rootsTyped) mm.putType(this.kernelPtMfn);
+    this.rootsTyped = true;
+    this.kernelPtMfn = mfn;
+    if (this.kernelMode) this.loadCr3(mfn);
+    return 0;
+  }
+
+  /** MMUEXT_NEW_USER_BASEPTR (64-bit): the root for guest user mode; 0 for none. */
+  setUserRoot(mfn: number): number {
+    const mm = this.dom.mm;
+    if (mfn !== 0) {
+      if (!mm.own(mfn)) return -XEN.XEN_EINVAL;
+      const r = mm.getType(mfn, PGT_L4);
+      if (r !== 0) return r;
+    }
+    if (this.userPtMfn !== 0) mm.putType(this.userPtMfn);
+    this.userPtMfn = mfn;
+    if (!this.kernelMode && mfn !== 0) this.loadCr3(mfn);
+    return 0;
+  }
+
+  private loadCr3(mfn: number): void {
+    const s = this.cpu.s;
+    s[S.CR3] = mfn * 4096;
+    s[S.CR3_HI] = 0;
+    this.cpu.flushTlb(true);
+  }
+
+  /** An empty LDT (MMUEXT_SET_LDT with no entries). */
+  clearLdt(): void {
+    this.cpu.setSegment(LDTR, 0, 0, 0, 0, 0);
   }
 
   /** A register dump for a crash report. */

@@ -123,9 +123,9 @@ test('an unimplemented hypercall answers -ENOSYS and is counted; bad pointers an
   assert.match(g.dom.ended?.kind === 'crash' ? g.dom.ended.why : '', /#UD/);
 });
 
-test('a guest page-table entry naming a hypervisor frame maps nothing (the shared_info page here)', () => {
+test('a guest page-table entry naming a hypervisor frame maps nothing (an M2P frame here; shared_info is the exception)', () => {
   const g = new Guest(64, VIRT, 4);
-  g.map(VIRT + 0x10000, 0, 7, g.dom.sharedInfoMfn);
+  g.map(VIRT + 0x10000, 0, 7, g.dom.m2pFirstMfn);
   g.boot([0x8b, 0x04, 0x25, ...imm32(VIRT + 0x10000), ...UD2]); // mov eax, [VIRT + 0x10000]
   g.run();
   const end = g.dom.ended;

@@ -77,3 +77,63 @@ for (const width of [64, 32] as const) {
     }
   });
 }
+
+for (const width of [64, 32] as const) {
+  test(`mmu (${width}-bit): remaps through writable page tables, mmu_update and update_va_mapping; every refusal; pinning; multicall`, async () => {
+    const r = await runPv('mmu', width);
+    assert.deepEqual(r.end, { kind: 'shutdown', reason: XEN.SHUTDOWN_poweroff, code: 0 }, r.text);
+    const EINVAL = -XEN.XEN_EINVAL;
+    assert.deepEqual(r.text.split('\n'), [
+      'vm_assist writable_pagetables: 0',
+      'ptwr remap A->B: reads B',
+      'ptwr restore: reads A',
+      'mmu_update remap A->B: 0, reads B',
+      'mmu_update restore: 0, reads A',
+      'update_va_mapping remap A->B: 0, reads B',
+      'update_va_mapping restore: 0, reads A',
+      `page table writable via mmu_update: ${EINVAL}`,
+      `page table writable via update_va_mapping: ${EINVAL}`,
+      // The refused direct write is the guest's own #PF (present, write), its entry untouched.
+      'page table writable via ptwr: vector 14 error 3, entry unchanged: yes',
+      `frame beyond memory: ${-XEN.XEN_EPERM}`,
+      `hypervisor frame (M2P): ${EINVAL}`,
+      `cache-disable flag: ${EINVAL}`,
+      `superpage: ${EINVAL}`,
+      `hypervisor range: ${EINVAL}`,
+      `hypervisor slot: ${EINVAL}`,
+      'entry unchanged after all that: yes',
+      `pin C while mapped writable: ${EINVAL}`,
+      'map C read-only: 0',
+      'pin C: 0',
+      `pin C again: ${EINVAL}`,
+      `map pinned C writable: ${EINVAL}`,
+      `pin C as L2 too: ${EINVAL}`,
+      'unpin C: 0',
+      `unpin C again: ${EINVAL}`,
+      'map C writable again: 0',
+      'unpin the table in use: 0',
+      `map it writable (the vCPU still holds it): ${EINVAL}`,
+      'pin it again: 0',
+      `new_baseptr to a writable frame: ${EINVAL}`,
+      'new_baseptr to the current root: 0',
+      'shared_info mapped: 0, vcpu 0 upcall mask 1',
+      'machphys update: 0, m2p reads 12345',
+      `another domain as foreigndom: ${-XEN.XEN_ESRCH}`,
+      'copy_page B->D: 0, reads x',
+      'clear_page D: 0, reads 66',
+      `copy_page onto a page table: ${EINVAL}`,
+      `multicall: 0, results 0 ${EINVAL} 0, reads A`,
+      '',
+    ]);
+    const st = r.built.dom.stats;
+    // Two direct writes emulated and one refused; a 32-bit guest writes each 8-byte entry as two
+    // 4-byte halves, each its own fault (the refused one fails at its first half).
+    assert.equal(st.ptwrEmulations, width === 64 ? 3 : 5);
+    assert.equal(st.multicalls, 1);
+    assert.equal(st.multicallEntries, 3);
+    // The root was unpinned and pinned again: pinned, and typed by the pin and the vCPU.
+    const root = r.built.dom.vcpus[0].kernelPtMfn;
+    assert.equal(r.built.dom.mm.pinned[root], 1);
+    assert.equal(r.built.dom.mm.typeCount[root], 2);
+  });
+}

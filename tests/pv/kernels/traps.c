@@ -6,42 +6,17 @@
  * emulation prefix. With "crash" on the command line, a #UD with no trap table follows.
  */
 #include "pv.h"
-
-volatile unsigned long trap_vec, trap_err, resume_at;
+#include "trap.h"
 
 #define TRAPS(X) X(0, 0) X(1, 0) X(3, 0) X(4, 0) X(5, 0) X(6, 0) X(13, 1) X(14, 1) X(128, 0)
 
-#ifdef __x86_64__
-/* Bounce frame: rcx, r11, [error code], rip, cs, rflags, rsp, ss. */
-#define SAVE_1 " popq trap_err(%rip)\n"
-#define SAVE_0 " movq $-1, trap_err(%rip)\n"
-#define STUB(vec, err)                                               \
-  asm(".text\n trap_" #vec ":\n"                                     \
-      " pop %rcx\n pop %r11\n" SAVE_##err                          \
-      " movq $" #vec ", trap_vec(%rip)\n"                            \
-      " push %rax\n mov resume_at(%rip), %rax\n mov %rax, 8(%rsp)\n pop %rax\n" \
-      " pushq $0\n jmp hypercall_page + 23 * 32\n");
-#define ARM "lea 1f(%%rip), %%rax; mov %%rax, resume_at(%%rip);"
-#else
-/* Bounce frame (ring 1 to ring 1): [error code], eip, cs, eflags. */
-#define SAVE_1 " popl trap_err\n"
-#define SAVE_0 " movl $-1, trap_err\n"
-#define STUB(vec, err)                                               \
-  asm(".text\n trap_" #vec ":\n"                                     \
-      SAVE_##err                                                     \
-      " movl $" #vec ", trap_vec\n"                                  \
-      " push %eax\n mov resume_at, %eax\n mov %eax, 4(%esp)\n pop %eax\n iret\n");
-#define ARM "movl $1f, resume_at;"
-#endif
-TRAPS(STUB)
+TRAPS(TRAP_STUB)
 #define DECL(vec, err) extern char trap_##vec[];
 TRAPS(DECL)
 
 #define TRY(name, insn, ...)                                                           \
   do {                                                                                 \
-    trap_vec = 999;                                                                    \
-    trap_err = 0;                                                                      \
-    asm volatile(ARM insn "\n1:" ::__VA_ARGS__ : "eax", "ecx", "edx", "memory");       \
+    CATCH(insn, ##__VA_ARGS__);                                                        \
     if (trap_err == (unsigned long)-1) printf("%s: vector %lu\n", name, trap_vec);    \
     else printf("%s: vector %lu error %lx\n", name, trap_vec, trap_err);               \
   } while (0)

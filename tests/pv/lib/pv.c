@@ -1,6 +1,8 @@
 /* The PV test kernels' library (see pv.h). */
 #include "pv.h"
 
+volatile unsigned long trap_vec, trap_err, resume_at;
+
 size_t strlen(const char *s) {
   size_t n = 0;
   while (s[n]) n++;

@@ -23,6 +23,16 @@ extern char hypercall_page[4096];
                  : "memory", "rcx", "r11", "r8", "r9", "r10");                             \
     r_;                                                                                     \
   })
+#define HYPERCALL4(nr, a1, a2, a3, a4)                                                      \
+  ({                                                                                        \
+    long r_, i1_, i2_, i3_;                                                                 \
+    register long i4_ asm("r10") = (long)(a4);                                              \
+    asm volatile("call hypercall_page + %c[off]"                                          \
+                 : "=a"(r_), "=D"(i1_), "=S"(i2_), "=d"(i3_), "+r"(i4_)                   \
+                 : [off] "i"((nr) * 32), "1"((long)(a1)), "2"((long)(a2)), "3"((long)(a3)) \
+                 : "memory", "rcx", "r11", "r8", "r9");                                    \
+    r_;                                                                                     \
+  })
 #else
 #define HYPERCALL3(nr, a1, a2, a3)                                                          \
   ({                                                                                        \
@@ -30,6 +40,16 @@ extern char hypercall_page[4096];
     asm volatile("call hypercall_page + %c[off]"                                          \
                  : "=a"(r_), "=b"(i1_), "=c"(i2_), "=d"(i3_)                              \
                  : [off] "i"((nr) * 32), "1"((long)(a1)), "2"((long)(a2)), "3"((long)(a3)) \
+                 : "memory");                                                               \
+    r_;                                                                                     \
+  })
+#define HYPERCALL4(nr, a1, a2, a3, a4)                                                      \
+  ({                                                                                        \
+    long r_, i1_, i2_, i3_, i4_;                                                            \
+    asm volatile("call hypercall_page + %c[off]"                                          \
+                 : "=a"(r_), "=b"(i1_), "=c"(i2_), "=d"(i3_), "=S"(i4_)                   \
+                 : [off] "i"((nr) * 32), "1"((long)(a1)), "2"((long)(a2)), "3"((long)(a3)), \
+                   "4"((long)(a4))                                                          \
                  : "memory");                                                               \
     r_;                                                                                     \
   })
