@@ -216,7 +216,9 @@ export function buildDomain(k: KernelImage, opts: BuildOptions): Built {
     t = child(t, Number((va >> 21n) & 511n), upper);
     const isTable = pfn >= ptPfn && pfn < ptPfn + ptPages;
     const mfn = mem.mfn(pfn);
-    const flags = P | A | D | US | (isTable ? 0 : RW);
+    // Xen's builder: a 64-bit kernel runs at CPL 3, so its leaves are user pages; a 32-bit
+    // kernel runs in ring 1 and its leaves are supervisor pages (user mode cannot reach them).
+    const flags = P | A | D | (width === 64 ? US : 0) | (isTable ? 0 : RW);
     const e = entry(t, Number((va >> 12n) & 511n));
     view.setUint32(e, ((mfn % 1048576) * PAGE + flags) >>> 0, true);
     view.setUint32(e + 4, Math.floor(mfn / 1048576), true);

@@ -23,6 +23,7 @@ import { ACC_WRITE } from '../cpu/mmu/mmu.js';
 import { CS, DS, ES, FS, GS, S, SEG_BASE, SEG_BASE_HI, SEG_SEL, SS, segSlot } from '../cpu/state/layout.js';
 import { XEN, XEN64 } from '../xen/abi/constants.js';
 import { abi } from '../xen/abi/structs.js';
+import { nullInaccessibleSegments } from '../cpu/descriptors.js';
 import { copyFromGuest } from './guestmem.js';
 import { loadFlatSegment } from './segments.js';
 import type { PvVcpu } from './vcpu.js';
@@ -311,5 +312,7 @@ export function iretHypercall(v: PvVcpu): number {
   c.u8[maskAddr(v)] = eflags & F_IF ? 0 : 1;
   if (!loadFlatSegment(v, CS, cs)) return failsafe(v, cs, ss, `iret to bad CS ${cs.toString(16)}`);
   if (outer && !loadFlatSegment(v, SS, ss)) return failsafe(v, cs, ss, `iret to bad SS ${ss.toString(16)}`);
+  // Xen returns with a real iret: data segments the outer ring may not use become null.
+  if (outer) nullInaccessibleSegments(c);
   return 0;
 }

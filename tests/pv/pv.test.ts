@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runPv } from './harness.js';
-import { XEN } from '../../src/xen/abi/constants.js';
+import { XEN, XEN32, XEN64 } from '../../src/xen/abi/constants.js';
 
 for (const width of [64, 32] as const) {
   test(`hello (${width}-bit): console_io, start_info, xen_version, -ENOSYS, P2M/M2P, the console ring and its event channel`, async () => {
@@ -135,5 +135,33 @@ for (const width of [64, 32] as const) {
     const root = r.built.dom.vcpus[0].kernelPtMfn;
     assert.equal(r.built.dom.mm.pinned[root], 1);
     assert.equal(r.built.dom.mm.typeCount[root], 2);
+  });
+}
+
+for (const width of [64, 32] as const) {
+  test(`user (${width}-bit): to user mode through the iret hypercall and back through int 0x80${width === 64 ? ', syscall' : ''}, a #PF with the user bit, #GP for a privileged instruction; the failsafe callback`, async () => {
+    const r = await runPv('user', width);
+    assert.deepEqual(r.end, { kind: 'shutdown', reason: XEN.SHUTDOWN_poweroff, code: 0 }, r.text);
+    const userCs = (width === 64 ? XEN64 : XEN32).FLAT_USER_CS.toString(16);
+    const none = (999).toString(16);
+    assert.deepEqual(r.text.split('\n'), [
+      'stack_switch: 0',
+      'failsafe callback: 0',
+      ...(width === 64
+        ? ['syscall callback: 0', 'pin the user root: 0', 'new_user_baseptr: 0']
+        : ['pin the user L2: 0', 'user L2 in root slot 0: 0']),
+      // The int 0x80 handler returned twice (1 -> 1001 -> 2001) before the user code exited.
+      `int 0x80: vector 80 error ${none} cs ${userCs} mask 0 ip +${width === 64 ? '13' : '1b'} value 2001`,
+      // syscall: the handler doubled rax and returned with VGCF_in_syscall.
+      ...(width === 64 ? [`syscall: vector 80 error ${none} cs ${userCs} mask 0 ip +24 value 42`] : []),
+      // Not present in the user root (64-bit) / a supervisor page (32-bit): the user bit is set.
+      `kernel memory: vector e error ${width === 64 ? 4 : 5} cs ${userCs} mask 0 ip +24 value 999`,
+      `cr2: ${width === 64 ? 'ffffffff80000000' : 'c0000000'}`,
+      // mov from cr3 is emulated for the guest kernel only.
+      `privileged instruction: vector d error 0 cs ${userCs} mask 0 ip +${width === 64 ? '2d' : '34'} value 999`,
+      // The failsafe frame records the selector the iret asked for.
+      `bad code selector: vector 0 error ${none} cs 1233 mask 0 ip +0 value 999`,
+      '',
+    ]);
   });
 }

@@ -9,79 +9,17 @@
  */
 #include "pv.h"
 #include "trap.h"
-#include <xen/memory.h>
+#include "mm.h"
 
 TRAP_STUB(14, 1)
 extern char trap_14[];
 
-typedef uint64_t pte_t;
-#define P 1ULL
-#define RW 2ULL
-#define PCD 0x10ULL
-#define PSE 0x80ULL
-#define ADDR 0x000ffffffffff000ULL
-
-static start_info_t *si;
+start_info_t *si;
 static char pages[4][4096] __attribute__((aligned(4096)));
 #define A pages[0]
 #define B pages[1]
 #define C pages[2]
 #define D pages[3]
-
-static unsigned long *m2p(void) { return (unsigned long *)MACH2PHYS_VIRT_START; }
-static uint64_t mfn_of(const void *va) { return ((unsigned long *)si->mfn_list)[((unsigned long)va - VIRT_BASE) >> 12]; }
-static void *va_of_mfn(uint64_t mfn) { return (void *)(VIRT_BASE + m2p()[mfn] * 4096UL); }
-static uint64_t maddr(const void *p) { return (mfn_of(p) << 12) | ((unsigned long)p & 0xfff); }
-
-static pte_t *table_at(pte_t e) { return va_of_mfn((e & ADDR) >> 12); }
-
-/* The L2 table covering va, and va's L1 entry. */
-static pte_t *l2_of(unsigned long va) {
-  pte_t *t = (pte_t *)si->pt_base;
-#ifdef __x86_64__
-  t = table_at(t[(va >> 39) & 511]);
-  t = table_at(t[(va >> 30) & 511]);
-#else
-  t = table_at(t[(va >> 30) & 3]);
-#endif
-  return t;
-}
-static pte_t *l1e_of(const void *p) {
-  unsigned long va = (unsigned long)p;
-  return &table_at(l2_of(va)[(va >> 21) & 511])[(va >> 12) & 511];
-}
-
-static long mmu_update1(uint64_t ptr, uint64_t val) {
-  mmu_update_t u = {ptr, val};
-  unsigned int done = 99;
-  long r = HYPERCALL4(__HYPERVISOR_mmu_update, &u, 1, &done, DOMID_SELF);
-  if (done != (r == 0 ? 1u : 0u)) printf("mmu_update: done %u with result %ld\n", done, r);
-  return r;
-}
-
-static long uvm(const void *va, uint64_t val, unsigned long flags) {
-#ifdef __x86_64__
-  return HYPERCALL3(__HYPERVISOR_update_va_mapping, va, val, flags);
-#else
-  return HYPERCALL4(__HYPERVISOR_update_va_mapping, va, (uint32_t)val, (uint32_t)(val >> 32), flags);
-#endif
-}
-
-static long mmuext(unsigned int cmd, uint64_t arg1, uint64_t arg2) {
-  struct mmuext_op op = {.cmd = cmd};
-  op.arg1.mfn = arg1;
-  op.arg2.src_mfn = arg2;
-  return HYPERCALL4(__HYPERVISOR_mmuext_op, &op, 1, 0, DOMID_SELF);
-}
-
-/* invlpg is privileged: a PV kernel asks the hypervisor. */
-static void invlpg(const void *va) {
-  struct mmuext_op op = {.cmd = MMUEXT_INVLPG_LOCAL};
-  op.arg1.linear_addr = (unsigned long)va;
-  HYPERCALL4(__HYPERVISOR_mmuext_op, &op, 1, 0, DOMID_SELF);
-}
-
-static uint64_t with_mfn(pte_t e, uint64_t mfn) { return (e & ~ADDR) | (mfn << 12); }
 
 void kmain(start_info_t *start) {
   si = start;
