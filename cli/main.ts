@@ -61,7 +61,7 @@ const COMMANDS: Command[] = [
     usage:
       'xenolith run --kernel FILE [--ramdisk FILE] [--cmdline STR] [--memory MiB] [--system-map FILE] [--budget N] [--verbose]',
     summary:
-      'boot a Xen PV kernel (ELF, or bzImage compressed with gzip, bzip2, lzma, xz, lzo, lz4 or zstd; 64-bit, or 32-bit PAE) in a domain with its console on this terminal (Ctrl-] leaves). Memory defaults to 256 MiB. Exit status: 0 poweroff, 3 crash, 4 reboot, 5 suspend, 6 watchdog, 7 soft reset, 8 --budget instructions ran out, 1 host error, 2 usage',
+      'boot a Xen PV kernel (ELF, or bzImage compressed with gzip, bzip2, lzma, xz, lzo, lz4 or zstd; 64-bit, or 32-bit PAE) in a domain with its console on this terminal (Ctrl-] leaves). Memory defaults to 256 MiB. Exit status: 0 poweroff, 3 crash, 4 reboot, 5 suspend, 6 watchdog, 7 soft reset, 8 --budget instructions ran out, 9 the guest waits for input after stdin ended, 1 host error, 2 usage',
     run(args) {
       const { values } = parseArgs({
         args,

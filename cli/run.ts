@@ -4,8 +4,9 @@
  *
  * run's exit status (EXIT below): 0 the guest powered off; 3 it crashed (SHUTDOWN_crash, or the
  * hypervisor crashed the domain: reason and register dump on stderr); 4 reboot; 5 suspend;
- * 6 watchdog; 7 soft reset; 8 the --budget of instructions ran out; 1 a host error (unreadable
- * file, image we cannot run); 2 a usage error.
+ * 6 watchdog; 7 soft reset; 8 the --budget of instructions ran out; 9 the guest sleeps waiting
+ * for console input and stdin has ended; 1 a host error (unreadable file, image we cannot run);
+ * 2 a usage error.
  *
  * The console: guest output to stdout; stdin bytes to the guest's console ring. On a terminal
  * stdin is raw, and Ctrl-] leaves, ending the domain (as `xl console` leaves with Ctrl-]).
@@ -27,6 +28,7 @@ export const EXIT = {
   watchdog: 6,
   softReset: 7,
   budget: 8,
+  idle: 9,
 } as const;
 
 /** SHUTDOWN_* reason -> exit status. */
@@ -98,7 +100,10 @@ export async function runKernel(o: RunOptions): Promise<number> {
   // The terminal: raw keys to the guest; Ctrl-] leaves.
   const stdin = process.stdin;
   let left = false;
+  let ended = false;
+  let wake: (() => void) | undefined;
   const onData = (d: Buffer): void => {
+    wake?.();
     const i = d.indexOf(0x1d);
     if (i >= 0) {
       left = true;
@@ -111,10 +116,24 @@ export async function runKernel(o: RunOptions): Promise<number> {
   if (tty) stdin.setRawMode(true);
   stdin.on('data', onData);
   stdin.on('error', () => {});
+  stdin.on('end', () => {
+    ended = true;
+    wake?.();
+  });
   try {
     let ran = 0;
     const slice = 4_000_000;
     while (!dom.ended && !left) {
+      if (dom.idle) {
+        // Every vCPU sleeps until an event: only console input can bring one (no timers yet).
+        if (ended) {
+          process.stderr.write('xenolith: the guest waits for console input and stdin has ended\n');
+          return EXIT.idle;
+        }
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+        continue;
+      }
       const n = o.budget > 0 ? Math.min(slice, o.budget - ran) : slice;
       if (n <= 0) break;
       ran += dom.run(n);

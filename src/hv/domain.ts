@@ -24,6 +24,10 @@ export type DomainEnd =
   { kind: 'shutdown'; reason: number; code: number } | { kind: 'crash'; why: string; dump: string };
 
 /** Counters for --stats. */
+/** PvVcpu.blocked states. */
+export const BLOCKED = 1;
+export const POLLING = 2;
+
 export class DomainStats {
   /** Page-table entries changed through mmu_update / update_va_mapping. */
   ptUpdates = 0;
@@ -103,11 +107,27 @@ export class Domain {
     this.unimplemented.set(nr, (this.unimplemented.get(nr) ?? 0) + 1);
   }
 
-  /** Run vCPU 0 until the domain ends or `budget` instructions ran; returns instructions run. */
+  /** True when no vCPU can run until an event arrives (every one blocked or polling). */
+  get idle(): boolean {
+    return !this.ended && this.vcpus.every((v) => v.blocked !== 0);
+  }
+
+  /** Port p became pending: wake the vCPUs polling it (Xen's evtchn_check_pollers). */
+  portRaised(p: number): void {
+    for (const v of this.vcpus)
+      if (v.blocked === POLLING && (v.pollPort < 0 || v.pollPort === p)) v.blocked = 0;
+  }
+
+  /** vCPU v's upcall became pending: it wakes from block and poll alike (Xen's vcpu_kick). */
+  upcallPending(v: PvVcpu): void {
+    v.blocked = 0;
+  }
+
+  /** Run vCPU 0 until the domain ends, it blocks, or `budget` instructions ran; returns instructions run. */
   run(budget: number): number {
     const v = this.vcpus[0];
     let total = 0;
-    while (!this.ended && total < budget) {
+    while (!this.ended && total < budget && v.blocked === 0) {
       deliverEvents(v);
       total += v.cpu.run(Math.min(budget - total, 1 << 20));
     }

@@ -69,8 +69,13 @@ export class EventChannels {
     const u8 = this.dom.memory.mem.u8;
     if (this.bit(this.pendingAt, p)) return;
     u8[this.pendingAt + (p >>> 3)] |= 1 << (p & 7);
-    if (this.bit(this.maskAt, p)) return;
-    this.markSelector(p);
+    if (!this.bit(this.maskAt, p)) this.markSelector(p);
+    this.dom.portRaised(p);
+  }
+
+  /** Whether port p is pending (p already checked against nr). */
+  isPending(p: number): boolean {
+    return this.bit(this.pendingAt, p);
   }
 
   private markSelector(p: number): void {
@@ -82,6 +87,7 @@ export class EventChannels {
     if (u8[sel + (word >>> 3)] & (1 << (word & 7))) return;
     u8[sel + (word >>> 3)] |= 1 << (word & 7);
     u8[v.vcpuInfoAddr + vi.off.evtchn_upcall_pending] = 1;
+    this.dom.upcallPending(v);
   }
 
   /** EVTCHNOP_unmask: clear the mask bit; a pending port then reaches the selector. */

@@ -88,6 +88,12 @@ export class PvVcpu {
   userPtMfn = 0;
   /** Set by a hypercall that loads the registers itself (iret): the dispatcher leaves rax alone. */
   skipResult = false;
+  /**
+   * Blocked in SCHEDOP_block (BLOCKED) or SCHEDOP_poll (POLLING, woken by pollPort being raised,
+   * or by any port when pollPort is -1); 0 when runnable. Any upcall becoming pending wakes both.
+   */
+  blocked = 0;
+  pollPort = -1;
   /** For guest-memory copies (guestmem.ts): 64-bit guest kernels run at CPL 3, so their accesses are user accesses. */
   readonly kernelIsUser: boolean;
 

@@ -74,3 +74,20 @@ test('run: images we cannot run are refused with one line naming the reason (exi
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('run: stdin reaches the guest console; a guest waiting for input after stdin ended exits 9', () => {
+  const k = buildPv('echo', 64);
+  const r = spawnSync('node', [main, 'run', '--kernel', k, '--memory', '32'], {
+    encoding: 'utf8',
+    input: 'one\nquit\n',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'echo: type lines, quit ends\necho: one\necho: quit\nslept: yes\n');
+  const w = spawnSync('node', [main, 'run', '--kernel', k, '--memory', '32'], {
+    encoding: 'utf8',
+    input: 'one\n',
+  });
+  assert.equal(w.status, 9);
+  assert.equal(w.stdout, 'echo: type lines, quit ends\necho: one\n');
+  assert.match(w.stderr, /waits for console input and stdin has ended/);
+});

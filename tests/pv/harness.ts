@@ -1,8 +1,9 @@
 /**
  * The PV test-kernel harness: builds a kernel in tests/pv/kernels/ for one width with gcc
  * (cached under .cache/pv/ by a hash of the sources), loads it with the real image loader and
- * domain builder, runs it, and returns its console output (console_io and the console ring),
- * how the domain ended and the unimplemented-hypercall counts.
+ * domain builder, runs it (typing `input` chunks on its console whenever it sleeps), and returns
+ * its console output (console_io and the console ring), how the domain ended and the
+ * unimplemented-hypercall counts.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -35,6 +36,8 @@ export function buildPv(name: string, width: 32 | 64): string {
 
 export interface PvRun {
   text: string;
+  /** How many times every vCPU was asleep waiting for an event. */
+  idle: number;
   end: DomainEnd | undefined;
   unimplemented: Map<number, number>;
   built: Built;
@@ -43,7 +46,7 @@ export interface PvRun {
 export async function runPv(
   name: string,
   width: 32 | 64,
-  opts: { cmdline?: string; memoryMiB?: number; budget?: number } = {},
+  opts: { cmdline?: string; memoryMiB?: number; budget?: number; input?: string[] } = {},
 ): Promise<PvRun> {
   const k = await loadKernel(new Uint8Array(readFileSync(buildPv(name, width))));
   const out: number[] = [];
@@ -52,8 +55,20 @@ export async function runPv(
     cmdline: opts.cmdline,
     console: { write: (b) => out.push(...b) },
   });
-  built.dom.run(opts.budget ?? 50_000_000);
+  // Run; each time every vCPU sleeps, type the next input chunk on the console.
+  const input = [...(opts.input ?? [])];
+  let left = opts.budget ?? 50_000_000;
+  let idle = 0;
+  while (!built.dom.ended && left > 0) {
+    left -= built.dom.run(left);
+    if (!built.dom.idle) continue;
+    idle++;
+    const chunk = input.shift();
+    if (chunk === undefined) break;
+    built.console.input(new TextEncoder().encode(chunk));
+  }
   return {
+    idle,
     text: String.fromCharCode(...out),
     end: built.dom.ended,
     unimplemented: built.dom.unimplemented,

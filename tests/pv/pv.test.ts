@@ -165,3 +165,13 @@ for (const width of [64, 32] as const) {
     ]);
   });
 }
+
+for (const width of [64, 32] as const) {
+  test(`echo (${width}-bit): console input through the ring, the guest sleeping in SCHEDOP_poll until it arrives`, async () => {
+    // A line split across two deliveries, then two lines in one.
+    const r = await runPv('echo', width, { input: ['hel', 'lo\r', 'second\nquit\n'] });
+    assert.deepEqual(r.end, { kind: 'shutdown', reason: XEN.SHUTDOWN_poweroff, code: 0 }, r.text);
+    assert.equal(r.text, 'echo: type lines, quit ends\necho: hello\necho: second\necho: quit\nslept: yes\n');
+    assert.equal(r.idle, 3, 'asleep before each delivery');
+  });
+}

@@ -9,6 +9,11 @@ size_t strlen(const char *s) {
   return n;
 }
 
+int strcmp(const char *a, const char *b) {
+  while (*a && *a == *b) a++, b++;
+  return (unsigned char)*a - (unsigned char)*b;
+}
+
 void *memset(void *d, int c, size_t n) {
   unsigned char *p = d;
   while (n--) *p++ = (unsigned char)c;

@@ -59,6 +59,7 @@ void print(const char *s);
 void printf(const char *fmt, ...);
 void shutdown(unsigned reason) __attribute__((noreturn));
 size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
 
