@@ -2,10 +2,9 @@
  * The compressed payloads a kernel image may carry, as Linux writes them (arch/x86/boot/
  * compressed): one table row per format with its magic and its decoder. The decoders are
  * well-kept npm libraries (fflate for gzip, bz2, LZMA-JS, xz-decompress (xz-embedded in
- * WebAssembly), lz4js's block decoder, fzstd), except LZO (lzo.ts).
- *
- * Known gap: xz-decompress is built without xz's BCJ filters, and Linux compresses x86 kernels
- * with the x86 BCJ filter, so xz-compressed bzImages are refused with that reason.
+ * WebAssembly), lz4js's block decoder, fzstd), except LZO (lzo.ts) and the x86 BCJ filter of
+ * Linux's xz kernels, which that xz build lacks (xz.ts: container and filter ours, LZMA2 the
+ * library's).
  *
  * Linux appends the uncompressed length (32-bit little-endian) to every payload; we size the
  * output from it and check the decoder produced exactly that many bytes.
@@ -20,6 +19,7 @@ import bz2 from 'bz2';
 import lzma from 'lzma';
 import { fail, ImageError } from './errors.js';
 import { isLzop, unlzop } from './lzo.js';
+import { needsOwnFilters, unxzFiltered } from './xz.js';
 
 /** No kernel decompresses to more than this. */
 export const MAX_OUTPUT = 512 << 20;
@@ -130,7 +130,12 @@ interface StreamSource {
 }
 type StreamCtor = new (src: StreamSource) => Stream;
 
+/** xz: plain LZMA2 streams straight to the library; x86 BCJ streams through xz.ts first. */
 async function unxz(d: Uint8Array): Promise<Uint8Array> {
+  return needsOwnFilters(d) ? unxzFiltered(d, unxzLib, MAX_OUTPUT) : unxzLib(d);
+}
+
+async function unxzLib(d: Uint8Array): Promise<Uint8Array> {
   const Readable = (globalThis as unknown as { ReadableStream?: StreamCtor }).ReadableStream;
   if (!Readable) return fail('xz: this JavaScript runtime has no ReadableStream');
   type XzModule = { XzReadableStream?: new (s: Stream) => Stream; default?: XzModule };
@@ -148,11 +153,9 @@ async function unxz(d: Uint8Array): Promise<Uint8Array> {
   let total = 0;
   for (;;) {
     const { done, value } = await reader.read().catch((e: unknown) => {
-      // xz-embedded's XZ_OPTIONS_ERROR: this build has no BCJ filters, which Linux's xz_wrap.sh uses.
+      // xz-embedded's XZ_OPTIONS_ERROR: a filter this build lacks (xz.ts refuses those first).
       if (e instanceof Error && /error code 6\b/.test(e.message))
-        return fail(
-          'xz: the stream uses a filter the decoder lacks (Linux x86 kernels use the x86 BCJ filter, not supported yet)',
-        );
+        return fail('xz: the stream uses an unsupported filter');
       throw e;
     });
     if (done) break;
