@@ -59,9 +59,9 @@ const COMMANDS: Command[] = [
   {
     name: 'run',
     usage:
-      'xenolith run --kernel FILE [--ramdisk FILE] [--cmdline STR] [--memory MiB] [--system-map FILE] [--budget N] [--verbose]',
+      'xenolith run --kernel FILE [--ramdisk FILE] [--cmdline STR] [--memory MiB] [--system-map FILE] [--budget N] [--trace hypercalls] [--stats] [--verbose]',
     summary:
-      'boot a Xen PV kernel (ELF, or bzImage compressed with gzip, bzip2, lzma, xz, lzo, lz4 or zstd; 64-bit, or 32-bit PAE) in a domain with its console on this terminal (Ctrl-] leaves). Memory defaults to 256 MiB. Exit status: 0 poweroff, 3 crash, 4 reboot, 5 suspend, 6 watchdog, 7 soft reset, 8 --budget instructions ran out, 9 the guest waits for input after stdin ended, 1 host error, 2 usage',
+      'boot a Xen PV kernel (ELF, or bzImage compressed with gzip, bzip2, lzma, xz, lzo, lz4 or zstd; 64-bit, or 32-bit PAE) in a domain with its console on this terminal (Ctrl-] leaves). Memory defaults to 256 MiB. Exit status: 0 poweroff, 3 crash, 4 reboot, 5 suspend, 6 watchdog, 7 soft reset, 8 --budget instructions ran out, 9 the guest waits for input after stdin ended, 1 host error, 2 usage. --trace hypercalls prints every hypercall with decoded arguments and result on stderr; --stats prints the hypervisor counters on exit',
     run(args) {
       const { values } = parseArgs({
         args,
@@ -73,9 +73,13 @@ const COMMANDS: Command[] = [
           'system-map': { type: 'string' },
           budget: { type: 'string', default: '0' },
           verbose: { type: 'boolean', default: false },
+          trace: { type: 'string' },
+          stats: { type: 'boolean', default: false },
         },
       });
       if (!values.kernel) throw new UsageError('--kernel FILE is required');
+      if (values.trace !== undefined && values.trace !== 'hypercalls')
+        throw new UsageError(`--trace knows 'hypercalls', not '${values.trace}'`);
       const memoryMiB = Number(values.memory);
       if (!Number.isInteger(memoryMiB) || memoryMiB < 16 || memoryMiB > 1536)
         throw new UsageError(
@@ -92,6 +96,8 @@ const COMMANDS: Command[] = [
         systemMap: values['system-map'],
         budget,
         verbose: values.verbose ?? false,
+        traceHypercalls: values.trace === 'hypercalls',
+        stats: values.stats ?? false,
       });
     },
   },

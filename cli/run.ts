@@ -16,6 +16,7 @@ import { buildDomain } from '../src/builder/build.js';
 import { loadKernel, type KernelImage } from '../src/builder/image.js';
 import { FEATURE_NAMES } from '../src/builder/notes.js';
 import { SymbolTable } from '../src/hv/symbols.js';
+import { formatStats } from '../src/hv/stats.js';
 import { XEN } from '../src/xen/abi/constants.js';
 
 export const EXIT = {
@@ -76,6 +77,10 @@ export interface RunOptions {
   budget: number;
   /** Say what the domain did at the end on stderr (reason, unimplemented hypercalls). */
   verbose: boolean;
+  /** Print each hypercall (decoded) on stderr. */
+  traceHypercalls?: boolean;
+  /** Print the hypervisor's counters on stderr on exit. */
+  stats?: boolean;
 }
 
 export async function runKernel(o: RunOptions): Promise<number> {
@@ -94,6 +99,7 @@ export async function runKernel(o: RunOptions): Promise<number> {
     throw e;
   }
   const { dom, console: con } = built;
+  if (o.traceHypercalls) dom.trace = (line) => process.stderr.write(`${line}\n`);
   if (o.systemMap)
     dom.symbols = SymbolTable.fromSystemMap(new TextDecoder().decode(readInput(o.systemMap, 'System.map')));
 
@@ -140,6 +146,7 @@ export async function runKernel(o: RunOptions): Promise<number> {
       await new Promise((r) => setImmediate(r));
     }
     const end = dom.ended;
+    if (o.stats) process.stderr.write(`${formatStats(dom, ran)}\n`);
     const unimpl = [...dom.unimplemented].map(([nr, n]) => `${nr}x${n}`).join(' ');
     if (o.verbose && unimpl)
       process.stderr.write(`xenolith: unimplemented hypercalls (number x count): ${unimpl}\n`);

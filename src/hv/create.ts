@@ -23,6 +23,8 @@ export interface CreateOptions {
   console: ConsoleSink;
   /** P2M shuffle seed (see DomainMemory). */
   seed?: number;
+  /** The domain id (default 1). */
+  domid?: number;
 }
 
 /** Hypervisor frames a domain needs: shared_info, the M2P pages, one GDT page per vCPU, spare. */
@@ -37,7 +39,8 @@ export function createDomain(opts: CreateOptions): Domain {
   while (hvPagesFor(opts, opts.nrPages + hv) > hv) hv++;
   const memory = new DomainMemory({ nrPages: opts.nrPages, hvPages: hv, seed: opts.seed });
   const shared = memory.allocHv();
-  const dom = new Domain(0, opts.width, memory, shared, opts.console);
+  // Domain 0 is the toolstack's (our backends); the guest is the first domU, as `xl create` makes it.
+  const dom = new Domain(opts.domid ?? 1, opts.width, memory, shared, opts.console);
   const space = dom.space;
   const view = memory.mem.view;
 

@@ -39,6 +39,8 @@ export class DomainStats {
   upcalls = 0;
   multicalls = 0;
   multicallEntries = 0;
+  /** The largest multicall batch. */
+  multicallMax = 0;
   /** Hypercalls by number (numbers 0-63; multicall entries included). */
   readonly hypercalls = new Float64Array(64);
 }
@@ -56,6 +58,8 @@ export class Domain {
   vmAssist = 0;
   /** VMASST_TYPE_m2p_strict (64-bit guests). */
   m2pStrict = false;
+  /** --trace hypercalls: receives one line per hypercall (trace.ts); unset, tracing costs nothing. */
+  trace: ((line: string) => void) | undefined = undefined;
   /** SCHEDOP_shutdown_code's value (reported with the next shutdown). */
   shutdownCode = 0;
   ended: DomainEnd | undefined;

@@ -110,5 +110,5 @@ export function deliverEvents(v: PvVcpu): void {
     d.crash(v, 'event upcall due with no event callback registered'); // Xen: a null bounce crashes
     return;
   }
-  bounce(v, TBF_INTERRUPT, cb.cs, cb.lo, cb.hi, 0);
+  if (bounce(v, TBF_INTERRUPT, cb.cs, cb.lo, cb.hi, 0)) d.stats.upcalls++;
 }

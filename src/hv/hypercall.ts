@@ -13,6 +13,7 @@
 import type { PvVcpu } from './vcpu.js';
 import { XEN } from '../xen/abi/constants.js';
 import { deliverEvents } from './events.js';
+import { formatCall, formatResult } from './trace.js';
 
 /** The five argument registers as (lo, hi) halves (hi is 0 for 32-bit guests). */
 export class HcArgs {
@@ -53,12 +54,40 @@ export function dispatch(
 ): number {
   const row = nr < table.length ? table[nr] : undefined;
   const h = row === undefined ? undefined : v.dom.width === 64 ? row.pv64 : row.pv32;
+  if (v.dom.trace) return traced(v, row?.name ?? `#${nr}`, nr, h, a);
   if (h === undefined) {
     v.dom.countUnimplemented(nr);
     return ENOSYS;
   }
   v.dom.stats.hypercalls[nr]++;
   return h(v, a);
+}
+
+let depth = 0;
+
+/** dispatch with --trace: a line per call, multicall entries indented under their batch. */
+function traced(v: PvVcpu, name: string, nr: number, h: Handler | undefined, a: HcArgs): number {
+  const d = v.dom;
+  const out = d.trace!;
+  const head = `${'  '.repeat(depth)}d${d.domid}v${v.id} ${formatCall(name, d.width, a)}`;
+  if (h === undefined) {
+    d.countUnimplemented(nr);
+    out(`${head} -> ${formatResult(ENOSYS)} (not implemented)`);
+    return ENOSYS;
+  }
+  d.stats.hypercalls[nr]++;
+  const batch = nr === XEN.__HYPERVISOR_multicall;
+  if (batch) out(`${head} {`);
+  depth++;
+  let r: number;
+  try {
+    r = h(v, a);
+  } finally {
+    depth--;
+  }
+  const res = v.skipResult ? '(registers reloaded)' : formatResult(r);
+  out(batch ? `${'  '.repeat(depth)}} -> ${res}` : `${head} -> ${res}`);
+  return r;
 }
 
 /** Execute the hypercall in the vCPU's registers (the instruction pointer is already past it). */

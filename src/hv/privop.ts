@@ -39,6 +39,12 @@ function skip(c: Cpu): void {
 
 /** Emulate the instruction that raised #GP(0) in guest kernel mode; false when it is not one we emulate. */
 export function emulatePrivOp(v: PvVcpu): boolean {
+  const ok = emulate(v);
+  if (ok) v.dom.stats.privops++;
+  return ok;
+}
+
+function emulate(v: PvVcpu): boolean {
   const c = v.cpu;
   const s = c.s;
   const op = c.recordField(D.OP);

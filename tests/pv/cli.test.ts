@@ -91,3 +91,35 @@ test('run: stdin reaches the guest console; a guest waiting for input after stdi
   assert.equal(w.stdout, 'echo: type lines, quit ends\necho: one\n');
   assert.match(w.stderr, /waits for console input and stdin has ended/);
 });
+
+test('run --trace hypercalls: one decoded line per hypercall, multicall entries nested; --stats: the counters on exit', () => {
+  const k = buildPv('mmu', 64);
+  const r = xenolith('run', '--kernel', k, '--memory', '32', '--trace', 'hypercalls', '--stats');
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stderr.split('\n');
+  assert.ok(lines.includes('d1v0 vm_assist(cmd=enable, type=writable_pagetables) -> 0'), r.stderr);
+  const mc = lines.findIndex((l) => /^d1v0 multicall\(calls=0x[0-9a-f]+, count=3\) \{$/.test(l));
+  assert.ok(mc >= 0, 'no multicall line');
+  assert.match(
+    lines[mc + 1],
+    /^ {2}d1v0 update_va_mapping\(va=0x[0-9a-f]+, val=0x[0-9a-f]+, flags=0x2\) -> 0$/,
+  );
+  assert.match(lines[mc + 2], /^ {2}d1v0 update_va_mapping\(.*\) -> -22 EINVAL$/);
+  assert.match(lines[mc + 3], /^ {2}d1v0 update_va_mapping\(.*\) -> 0$/);
+  assert.equal(lines[mc + 4], '} -> 0');
+  assert.ok(
+    lines.some((l) => /update_va_mapping\(.*\) -> -1 EPERM$/.test(l)),
+    'the I/O frame refusal',
+  );
+  assert.ok(lines.some((l) => /^d1v0 iret\(\) -> \(registers reloaded\)$/.test(l)));
+  assert.match(lines.at(-1) === '' ? lines.at(-2)! : lines.at(-1)!, /privileged instructions emulated +0$/);
+  // Counters, cross-checked with the trace: every traced hypercall is counted once.
+  const traced = lines.filter((l) => /^ *d1v0 /.test(l)).length;
+  assert.match(r.stderr, new RegExp(`^ {2}hypercalls +${traced}$`, 'm'));
+  assert.match(r.stderr, /^ {4}multicall +1$/m);
+  assert.match(r.stderr, /^ {2}multicalls +1 \(entries 3, mean 3\.0, max 3\)$/m);
+  assert.match(r.stderr, /^ {2}writable page-table emulations +3$/m);
+  const bad = xenolith('run', '--kernel', k, '--trace', 'everything');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--trace knows 'hypercalls'/);
+});

@@ -30,6 +30,7 @@ export function multicall(v: PvVcpu, a: HcArgs): number {
   const word = w / 8;
   const n = a.u32(1);
   d.stats.multicalls++;
+  if (n > d.stats.multicallMax) d.stats.multicallMax = n;
   inMulticall = true;
   try {
     for (let i = 0; i < n; i++) {
