@@ -22,6 +22,7 @@ import { XEN } from '../xen/abi/constants.js';
 import { abi } from '../xen/abi/structs.js';
 import type { Width } from '../xen/abi/layout.js';
 import { elfSymbols, PT_LOAD } from './elf.js';
+import { readKallsyms } from './kallsyms.js';
 import { SymbolTable } from '../hv/symbols.js';
 import { PGT_L3, PGT_L4 } from '../hv/mm/frames.js';
 import { fail } from './errors.js';
@@ -134,7 +135,8 @@ export function buildDomain(k: KernelImage, opts: BuildOptions): Built {
   const dom = createDomain({ width, nrPages, console: opts.console, seed: opts.seed });
   // Crash reports symbolise from the image's own symbol table when it has one (System.map may replace it).
   const syms = new SymbolTable(elfSymbols(k.elf));
-  if (syms.size > 0) dom.symbols = syms;
+  // A stripped kernel (Debian's) still carries kallsyms: read it if a crash report needs it.
+  dom.symbols = syms.size > 0 ? syms : SymbolTable.lazy(() => readKallsyms(k.elf.bytes, width) ?? []);
   const mem = dom.memory;
   const u8 = mem.mem.u8;
   const view = mem.mem.view;

@@ -1,6 +1,7 @@
 /**
  * Guest kernel symbols for crash reports: a table of (address, name) read from a System.map
- * (`ffffffff81000000 T _text` lines) or from any list of symbols, and the lookup that turns an
+ * (`ffffffff81000000 T _text` lines) or from any list of symbols (the ELF symbol table, or the
+ * kernel's own kallsyms table: builder/kallsyms.ts), and the lookup that turns an
  * address into `name+0xoff/0xsize`. A crash report then symbolises RIP and a backtrace made by
  * scanning the guest stack for words that point into kernel text (as Linux's own unreliable
  * stack dump does).
@@ -14,10 +15,28 @@ export interface Symbol {
 }
 
 export class SymbolTable {
-  private readonly syms: Symbol[];
+  private sorted: Symbol[] | undefined;
+  private load: (() => Symbol[]) | undefined;
 
   constructor(syms: Symbol[]) {
-    this.syms = [...syms].sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
+    this.sorted = [...syms].sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
+  }
+
+  /** A table read only when first used (kallsyms extraction takes a moment; most runs never crash). */
+  static lazy(load: () => Symbol[]): SymbolTable {
+    const t = new SymbolTable([]);
+    t.sorted = undefined;
+    t.load = load;
+    return t;
+  }
+
+  private get syms(): Symbol[] {
+    if (!this.sorted) {
+      const l = this.load;
+      this.load = undefined;
+      this.sorted = new SymbolTable(l ? l() : []).sorted!;
+    }
+    return this.sorted;
   }
 
   /** Parse System.map text; only text symbols (t/T/w/W) are kept. */

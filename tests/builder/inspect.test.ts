@@ -13,6 +13,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchDebianGuest } from '../../src/host/node/fetch.js';
 import { XEN } from '../../src/xen/abi/constants.js';
+import { loadKernel } from '../../src/builder/image.js';
+import { readKallsyms } from '../../src/builder/kallsyms.js';
+import { elfSymbols } from '../../src/builder/elf.js';
+import { SymbolTable } from '../../src/hv/symbols.js';
+import { buildPv } from '../pv/harness.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -86,4 +91,25 @@ test("inspect on Debian's cloud kernel prints its format, compression and Xen no
   assert.equal(field('GUEST_OS'), JSON.stringify(str(notes.get(XEN.XEN_ELFNOTE_GUEST_OS) ?? [])));
   assert.equal(field('XEN_VERSION'), JSON.stringify(str(notes.get(XEN.XEN_ELFNOTE_XEN_VERSION) ?? [])));
   assert.equal(field('features required'), 'writable_page_tables');
+});
+
+test("kallsyms: Debian's stripped kernel yields its text symbols, the Xen entry point by name; our test kernels yield none", async () => {
+  const g = fetchDebianGuest(resolve(root, '.cache'), () => {});
+  const k = await loadKernel(new Uint8Array(readFileSync(g.kernel)));
+  assert.equal(elfSymbols(k.elf).length, 0, 'the image is stripped: kallsyms is the only source');
+  const syms = readKallsyms(k.elf.bytes, 64);
+  assert.ok(syms, 'no kallsyms table found');
+  assert.ok(syms.length > 20000, `${syms.length} text symbols`);
+  const at = (name: string): bigint | undefined => syms.find((s) => s.name === name)?.addr;
+  // Independent anchors: the ENTRY note is startup_xen; _text is the start of the kernel mapping.
+  assert.equal(at('startup_xen'), k.xen.entry);
+  assert.equal(at('_text'), k.xen.virtBase + 0x1000000n);
+  for (const name of ['xen_start_kernel', 'start_kernel', 'xen_iret', 'xen_failsafe_callback', 'panic'])
+    assert.ok(at(name) !== undefined, `${name} missing`);
+  const table = new SymbolTable(syms);
+  assert.match(table.lookup(k.xen.entry + 5n) ?? '', /^startup_xen\+0x5\/0x[0-9a-f]+$/);
+  for (const width of [64, 32] as const) {
+    const pv = await loadKernel(new Uint8Array(readFileSync(buildPv('hello', width))));
+    assert.equal(readKallsyms(pv.elf.bytes, width), undefined);
+  }
 });
