@@ -8,6 +8,7 @@
  * ones, Xen's INVALID_M2P_ENTRY); hypervisor frames are never in the guest's P2M.
  */
 import type { Width } from '../xen/abi/layout.js';
+import { MAX_GRANT_FRAMES } from './grants.js';
 import { Domain, type ConsoleSink } from './domain.js';
 import { GDT_GUEST_PAGES, reservedGdt } from './hvspace.js';
 import { DomainMemory, INVALID_PFN, PAGE } from './memory.js';
@@ -27,10 +28,10 @@ export interface CreateOptions {
   domid?: number;
 }
 
-/** Hypervisor frames a domain needs: shared_info, the M2P pages, one GDT page per vCPU, spare. */
+/** Hypervisor frames a domain needs: shared_info, the M2P pages, one GDT page per vCPU, the grant table, spare. */
 function hvPagesFor(opts: CreateOptions, total: number): number {
   const m2pBytes = total * (opts.width === 64 ? 8 : 4);
-  return 1 + Math.ceil(m2pBytes / PAGE) + (opts.vcpus ?? 1) + 8;
+  return 1 + Math.ceil(m2pBytes / PAGE) + (opts.vcpus ?? 1) + MAX_GRANT_FRAMES + 8;
 }
 
 export function createDomain(opts: CreateOptions): Domain {
@@ -41,6 +42,7 @@ export function createDomain(opts: CreateOptions): Domain {
   const shared = memory.allocHv();
   // Domain 0 is the toolstack's (our backends); the guest is the first domU, as `xl create` makes it.
   const dom = new Domain(opts.domid ?? 1, opts.width, memory, shared, opts.console);
+  dom.grants.grow(1); // Xen starts every grant table with one frame
   const space = dom.space;
   const view = memory.mem.view;
 

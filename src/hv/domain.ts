@@ -13,6 +13,7 @@ import { PvWalker } from './pvwalker.js';
 import type { PvVcpu } from './vcpu.js';
 import { deliverEvents, EventChannels } from './events.js';
 import type { SymbolTable } from './symbols.js';
+import { GrantTable } from './grants.js';
 import { FrameTable } from './mm/frames.js';
 
 /** Where a domain's console output goes (the CLI writes it to stdout). */
@@ -48,10 +49,13 @@ export class DomainStats {
 export class Domain {
   readonly space: HvSpace;
   readonly mm: FrameTable;
+  /** Hypervisor frames shared with the guest (shared_info, grant frames): 1 at a frame's index. */
+  readonly shared: Uint8Array;
   readonly stats = new DomainStats();
   readonly walker: PvWalker;
   readonly vcpus: PvVcpu[] = [];
   readonly events: EventChannels;
+  readonly grants: GrantTable;
   /** Hypercalls answered -ENOSYS: number -> count. */
   readonly unimplemented = new Map<number, number>();
   /** VMASST_TYPE_* bits the guest enabled. */
@@ -78,9 +82,12 @@ export class Domain {
   ) {
     this.space = hvSpace(width);
     this.walker = new PvWalker(memory.mem, this.space, memory.hvFirst);
-    this.walker.sharedMfn = sharedInfoMfn;
+    this.shared = new Uint8Array(memory.m2p.length);
+    this.shared[sharedInfoMfn] = 1;
+    this.walker.shared = this.shared;
     this.events = new EventChannels(this);
-    this.mm = new FrameTable(memory.mem, width, memory.hvFirst, [sharedInfoMfn], () => {
+    this.grants = new GrantTable(this);
+    this.mm = new FrameTable(memory.mem, width, memory.hvFirst, this.shared, () => {
       for (const v of this.vcpus) v.cpu.flushTlb(false);
     });
   }

@@ -12,6 +12,7 @@ import { consoleIo } from './hc/console.js';
 import { memoryOp } from './hc/memory.js';
 import { mmuextOp, mmuUpdate, updateVaMapping } from './hc/mmu.js';
 import { multicall } from './hc/multicall.js';
+import { grantTableOp } from './hc/grant.js';
 import { eventChannelOp } from './hc/evtchn.js';
 import { schedOp } from './hc/sched.js';
 import { xenVersion } from './hc/version.js';
@@ -44,6 +45,7 @@ const IMPLEMENTED: Record<string, [Handler | undefined, Handler | undefined]> = 
   update_va_mapping: [updateVaMapping, updateVaMapping],
   mmuext_op: [mmuextOp, mmuextOp],
   multicall: [multicall, multicall],
+  grant_table_op: [grantTableOp, grantTableOp],
 };
 
 function build(): (HypercallRow | undefined)[] {

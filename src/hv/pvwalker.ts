@@ -6,7 +6,7 @@
  * Invariants: an address in the hypervisor's range never reaches the guest's page tables; an
  * overlay page the overlay does not hold is not present; overlay permissions never grant a user
  * write (PERM_W << PERM_USER_SHIFT); a guest page-table entry naming a hypervisor frame maps
- * nothing, except the shared_info frame.
+ * nothing, except the frames Xen shares with the guest (shared_info, grant tables).
  */
 import type { Cpu } from '../cpu/cpu.js';
 import { PagingWalker } from '../cpu/mmu/paging.js';
@@ -24,8 +24,11 @@ export class PvWalker implements Walker {
   /** Linear page -> machine frame | (perm << 24). */
   private readonly overlay = new Map<number, number>();
 
-  /** The shared_info frame: a hypervisor frame the guest may map (Xen shares it with the guest). */
-  sharedMfn = -1;
+  /**
+   * Hypervisor frames the guest may map (Xen shares them with the guest: shared_info, the grant
+   * table frames): 1 at a frame's index. Set by the Domain; the walker only reads it.
+   */
+  shared: Uint8Array = new Uint8Array(0);
 
   /** First byte of the hypervisor's frames in machine memory. */
   private readonly hvBase: number;
@@ -60,7 +63,7 @@ export class PvWalker implements Walker {
     const r = this.inner.walk(c, lo, hi, access, user);
     // Defence in depth: whatever the guest's tables say, a hypervisor frame is never mapped
     // through them (validation, issue 5, keeps such entries out; this keeps them out until then).
-    if (r >= this.hvBase && r >>> 12 !== this.sharedMfn) return WALK_NOT_PRESENT;
+    if (r >= this.hvBase && this.shared[r >>> 12] !== 1) return WALK_NOT_PRESENT;
     this.walkPerm = this.inner.walkPerm;
     return r;
   }

@@ -22,6 +22,7 @@ export const XEN_HEADERS = [
   'xen/errno.h',
   'xen/elfnote.h',
   'xen/features.h',
+  'xen/grant_table.h',
   'xen/io/console.h',
   'xen/io/xs_wire.h',
 ];

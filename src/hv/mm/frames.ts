@@ -96,8 +96,8 @@ export class FrameTable {
     readonly width: Width,
     /** First hypervisor frame; frames below are the guest's. */
     private readonly hvFirst: number,
-    /** Hypervisor frames shared with the guest writable (shared_info). */
-    private readonly shared: readonly number[],
+    /** Hypervisor frames shared with the guest writable (shared_info, grant frames): 1 at a frame's index. */
+    private readonly shared: Uint8Array,
     /** Flush every vCPU's TLB. */
     private readonly flushAll: () => void,
   ) {
@@ -111,7 +111,7 @@ export class FrameTable {
 
   /** True when the guest may reference frame mfn at all. */
   mappable(mfn: number): boolean {
-    return (mfn >= 0 && mfn < this.hvFirst) || this.shared.includes(mfn);
+    return (mfn >= 0 && mfn < this.hvFirst) || this.shared[mfn] === 1;
   }
 
   /** True when mfn is one of the guest's own frames (it can take any type). */

@@ -268,6 +268,23 @@ export const STRUCTS = {
   evtchn_bind_vcpu: { c: 'struct evtchn_bind_vcpu', type: struct(f('port', 'u32'), f('vcpu', 'u32')) },
   evtchn_close: { c: 'struct evtchn_close', type: struct(f('port', 'u32')) },
   evtchn_unmask: { c: 'struct evtchn_unmask', type: struct(f('port', 'u32')) },
+  grant_entry_v1: {
+    c: 'struct grant_entry_v1',
+    type: struct(f('flags', 'u16'), f('domid', 'u16'), f('frame', 'u32')),
+  },
+  gnttab_setup_table: {
+    c: 'struct gnttab_setup_table',
+    type: struct(f('dom', 'u16'), f('nr_frames', 'u32'), f('status', 'u16'), f('frame_list', 'handle')),
+  },
+  gnttab_query_size: {
+    c: 'struct gnttab_query_size',
+    type: struct(f('dom', 'u16'), f('nr_frames', 'u32'), f('max_nr_frames', 'u32'), f('status', 'u16')),
+  },
+  gnttab_set_version: { c: 'struct gnttab_set_version', type: struct(f('version', 'u32')) },
+  gnttab_get_version: {
+    c: 'struct gnttab_get_version',
+    type: struct(f('dom', 'u16'), f('pad', 'u16'), f('version', 'u32')),
+  },
 } satisfies Record<string, AbiStruct>;
 
 export type StructName = keyof typeof STRUCTS;
