@@ -23,6 +23,10 @@ import { abi } from '../xen/abi/structs.js';
 import type { Width } from '../xen/abi/layout.js';
 import { elfSymbols, PT_LOAD } from './elf.js';
 import { readKallsyms } from './kallsyms.js';
+import { Store } from '../xenstore/store.js';
+import { XenstoreServer } from '../xenstore/wire.js';
+import { XenstoreRing } from '../xenstore/ring.js';
+import { introduceDomain } from '../xenstore/domain.js';
 import { SymbolTable } from '../hv/symbols.js';
 import { PGT_L3, PGT_L4 } from '../hv/mm/frames.js';
 import { fail } from './errors.js';
@@ -35,6 +39,16 @@ export interface BuildOptions {
   console: ConsoleSink;
   /** P2M shuffle seed. */
   seed?: number;
+  /** The xenstore the domain joins (a fresh one by default). */
+  xenstore?: XenstoreServer;
+  /** The domain's name and uuid in xenstore. */
+  name?: string;
+  uuid?: string;
+}
+
+/** A fixed, well-formed uuid per domain id (a toolstack with saved domains would keep real ones). */
+function uuidFor(domid: number): string {
+  return `00000000-0000-4000-8000-${domid.toString(16).padStart(12, '0')}`;
 }
 
 /** Where the builder put things: PFNs and virtual addresses (for tests, `inspect` and traces). */
@@ -63,6 +77,7 @@ export interface Built {
   dom: Domain;
   layout: Layout;
   console: ConsoleBackend;
+  xenstore: XenstoreServer;
 }
 
 // Page-table entry flags: present, writable, user (a 64-bit guest kernel runs at CPL 3), accessed, dirty.
@@ -230,7 +245,22 @@ export function buildDomain(k: KernelImage, opts: BuildOptions): Built {
   const con = new ConsoleBackend(mem.mem, mem.mfn(consolePfn), width, opts.console);
   const consolePort = dom.events.bindBackend({ notify: () => con.notify(), remotePort: 1 });
   con.kick = () => dom.events.raise(consolePort);
-  const storePort = dom.events.bindBackend({ notify: () => {}, remotePort: 2 });
+  const xenstore = opts.xenstore ?? new XenstoreServer(new Store());
+  const storeRing = new XenstoreRing(mem.mem, mem.mfn(storePfn), width, dom.domid, xenstore);
+  const storePort = dom.events.bindBackend({ notify: () => storeRing.notify(), remotePort: 2 });
+  storeRing.kick = () => dom.events.raise(storePort);
+  introduceDomain(xenstore.store, {
+    domid: dom.domid,
+    name: opts.name ?? 'xenolith',
+    uuid: opts.uuid ?? uuidFor(dom.domid),
+    memoryKiB: opts.memoryMiB * 1024,
+    vcpus: 1,
+    storeMfn: mem.mfn(storePfn),
+    storePort,
+    consoleMfn: mem.mfn(consolePfn),
+    consolePort,
+  });
+  xenstore.introduce(dom.domid);
 
   // start_info.
   const si = abi('start_info', width);
@@ -286,6 +316,7 @@ export function buildDomain(k: KernelImage, opts: BuildOptions): Built {
   return {
     dom,
     console: con,
+    xenstore,
     layout: {
       virtBase: x.virtBase,
       kernelPfn,

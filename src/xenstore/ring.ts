@@ -28,6 +28,8 @@ export class XenstoreRing {
   private partial = new Uint8Array(0);
   private readonly outbox: Uint8Array[] = [];
   private broken = false;
+  /** Inside notify(): responses are produced in one go at its end. */
+  private busy = false;
 
   constructor(
     private readonly mem: PhysMemory,
@@ -62,12 +64,20 @@ export class XenstoreRing {
     v.setUint32(12, m.payload.length, true);
     b.set(m.payload, HEADER);
     this.outbox.push(b);
+    // A message not caused by a request (a watch fired by another connection's write) goes out now.
+    if (!this.busy && !this.broken && this.produce()) this.kick();
   }
 
   /** The guest notified us (or we have queued output): consume requests, produce responses. */
   notify(): void {
     if (this.broken) return;
-    let moved = this.consume();
+    this.busy = true;
+    let moved: boolean;
+    try {
+      moved = this.consume();
+    } finally {
+      this.busy = false;
+    }
     moved = this.produce() || moved;
     if (moved) this.kick();
   }

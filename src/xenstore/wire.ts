@@ -95,7 +95,7 @@ export class XenstoreServer {
 
   /** Handle one request; the response (and any watch events) go to conn.send. */
   handle(conn: Connection, m: Message): void {
-    let reply: Uint8Array;
+    let reply: Uint8Array | undefined;
     try {
       if (m.payload.length > PAYLOAD_MAX) throw new XsError('E2BIG');
       reply = this.dispatch(conn, m);
@@ -104,10 +104,11 @@ export class XenstoreServer {
       conn.send({ type: XS.ERROR, reqId: m.reqId, txId: m.txId, payload: enc.encode(`${errno}\0`) });
       return;
     }
-    conn.send({ type: m.type, reqId: m.reqId, txId: m.txId, payload: reply });
+    if (reply) conn.send({ type: m.type, reqId: m.reqId, txId: m.txId, payload: reply });
   }
 
-  private dispatch(conn: Connection, m: Message): Uint8Array {
+  /** The reply's payload, or undefined when the operation sent its reply itself. */
+  private dispatch(conn: Connection, m: Message): Uint8Array | undefined {
     const s = this.store;
     const dom = conn.dom;
     const args = strings(m.payload);
@@ -157,13 +158,16 @@ export class XenstoreServer {
       case XS.WATCH: {
         const path = arg(0);
         const token = arg(1);
-        s.watch({
-          dom,
-          path,
-          token,
-          deliver: (p, t) => conn.send({ type: XS.WATCH_EVENT, reqId: 0, txId: 0, payload: nulJoin([p, t]) }),
-        });
-        return OK;
+        // The watch fires once when set; as xenstored, the acknowledgement goes out first.
+        let early: [string, string][] | undefined = [];
+        const event = (p: string, t: string): void =>
+          conn.send({ type: XS.WATCH_EVENT, reqId: 0, txId: 0, payload: nulJoin([p, t]) });
+        s.watch({ dom, path, token, deliver: (p, t) => (early ? early.push([p, t]) : event(p, t)) });
+        conn.send({ type: m.type, reqId: m.reqId, txId: m.txId, payload: OK });
+        const fired = early;
+        early = undefined;
+        for (const [p, t] of fired) event(p, t);
+        return undefined;
       }
       case XS.UNWATCH:
         s.unwatch(dom, arg(0), arg(1));

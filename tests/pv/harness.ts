@@ -46,7 +46,14 @@ export interface PvRun {
 export async function runPv(
   name: string,
   width: 32 | 64,
-  opts: { cmdline?: string; memoryMiB?: number; budget?: number; input?: string[] } = {},
+  opts: {
+    cmdline?: string;
+    memoryMiB?: number;
+    budget?: number;
+    input?: string[];
+    /** Called each time every vCPU sleeps (after the input chunks ran out); false stops the run. */
+    onIdle?: (b: Built, n: number) => boolean;
+  } = {},
 ): Promise<PvRun> {
   const k = await loadKernel(new Uint8Array(readFileSync(buildPv(name, width))));
   const out: number[] = [];
@@ -64,8 +71,8 @@ export async function runPv(
     if (!built.dom.idle) continue;
     idle++;
     const chunk = input.shift();
-    if (chunk === undefined) break;
-    built.console.input(new TextEncoder().encode(chunk));
+    if (chunk !== undefined) built.console.input(new TextEncoder().encode(chunk));
+    else if (!opts.onIdle?.(built, idle)) break;
   }
   return {
     idle,

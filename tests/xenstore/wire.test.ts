@@ -60,8 +60,9 @@ test('watch events arrive as XS_WATCH_EVENT with path and token; transactions th
   assert.deepEqual(
     out.map((m) => [m.type, text(m)]),
     [
-      [XS.WATCH_EVENT, 'control\u0000tok\0'],
+      // The acknowledgement first, then the event the watch fires when set (xenstored's do_watch).
       [XS.WATCH, 'OK\0'],
+      [XS.WATCH_EVENT, 'control\u0000tok\0'],
     ],
   );
   req(XS.WRITE, 'control/shutdown\u0000poweroff');

@@ -5,7 +5,7 @@
  * with poweroff, after saying whether it ever slept.
  */
 #include "pv.h"
-#include "mm.h"
+#include "wait.h"
 #include <xen/event_channel.h>
 #include <xen/io/console.h>
 
@@ -16,23 +16,13 @@ void kmain(start_info_t *start) {
   si = start;
   struct xencons_interface *ring = va_of_mfn(si->console.domU.mfn);
   evtchn_port_t port = si->console.domU.evtchn;
-  uvm(shpage, (si->shared_info & ADDR) | P | RW, UVMF_INVLPG);
-  shared_info_t *sh = (shared_info_t *)shpage;
-  const unsigned bits = sizeof(xen_ulong_t) * 8;
+  shared_info_t *sh = map_shared_info(shpage);
   unsigned long sleeps = 0;
   char line[64];
   unsigned n = 0;
   print("echo: type lines, quit ends\n");
   for (;;) {
-    while (ring->in_cons == ring->in_prod) {
-      __atomic_and_fetch(&sh->evtchn_pending[port / bits], ~((xen_ulong_t)1 << (port % bits)), __ATOMIC_SEQ_CST);
-      if (ring->in_cons != ring->in_prod) break;
-      struct sched_poll poll = {.nr_ports = 1, .timeout = 0};
-      set_xen_guest_handle(poll.ports, &port);
-      long r = HYPERCALL3(__HYPERVISOR_sched_op, SCHEDOP_poll, &poll, 0);
-      if (r) printf("poll: %ld\n", r);
-      sleeps++;
-    }
+    sleeps += WAIT_UNTIL(sh, port, ring->in_cons != ring->in_prod);
     char c = ring->in[MASK_XENCONS_IDX(ring->in_cons, ring->in)];
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     ring->in_cons++;
