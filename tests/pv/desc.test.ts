@@ -59,9 +59,14 @@ for (const width of [64, 32] as const) {
       `set_ldt in the hypervisor's range: ${EINVAL}`,
       'set_ldt: 0',
       'fs from the LDT reads 600dbeef',
-      'LDT selector beyond its limit: vector 13 error 14',
+      `iret to the LDT's code: cs ${(0x14 | krpl).toString(16)}, back to ${(w64 ? XEN64.FLAT_KERNEL_CS : XEN32.FLAT_KERNEL_CS).toString(16)}`,
+      'LDT selector beyond its limit: vector 13 error 1c',
       // The LDT page became a descriptor page when the CPU first used it.
       `map the LDT page writable: ${EINVAL}`,
+      // Xen drops the LDT shadow when a read-only mapping of a descriptor page goes away.
+      'remap the LDT page: 0',
+      'fs from the remapped LDT reads 600dbeef',
+      'fs from the LDT again reads 600dbeef',
       // set_ldt does not look at the pages; the first use does, and the #PF is the guest's.
       'set_ldt on a page holding a TSS: 0',
       'LDT selector there: vector 14 error 0',

@@ -10,7 +10,8 @@
  * (too many entries, a frame beyond memory, a frame holding a TSS); an iret hypercall to the
  * GDT's own code selector and back; set_gdt with no entries releases the frame; and an LDT
  * through MMUEXT_SET_LDT: its selectors load (the page validated when first used), its limit
- * holds, an LDT page that cannot be a descriptor page gives the guest a #PF, set_ldt's refusals.
+ * holds, remapping its page is followed, an LDT page that cannot be a descriptor page gives the
+ * guest a #PF, set_ldt's refusals.
  */
 #include "pv.h"
 #include "trap.h"
@@ -41,6 +42,7 @@ extern char trap_13[], trap_14[];
 start_info_t *si;
 static uint64_t gdt[512] __attribute__((aligned(4096)));
 static uint64_t ldt[512] __attribute__((aligned(4096)));
+static uint64_t ldt2[512] __attribute__((aligned(4096)));
 static uint64_t bad[512] __attribute__((aligned(4096)));
 static uint64_t plain[512] __attribute__((aligned(4096)));
 static volatile uint32_t magic = 0x600dbeef;
@@ -190,14 +192,27 @@ void kmain(start_info_t *start) {
 
   /* The LDT: entry 1 a data segment with base 0x4000. */
   ldt[1] = desc(0x4000, 0xfffff, ACC(KRPL, DATA_RW), FLAGS_DATA);
+  ldt[2] = desc(0, 0xfffff, ACC(KRPL, CODE_RX), FLAGS_CODE);
   read_only(ldt);
   printf("set_ldt misaligned: %ld\n", mmuext(MMUEXT_SET_LDT, (unsigned long)ldt + 8, 2));
   printf("set_ldt 8193 entries: %ld\n", mmuext(MMUEXT_SET_LDT, (unsigned long)ldt, 8193));
   printf("set_ldt in the hypervisor's range: %ld\n", mmuext(MMUEXT_SET_LDT, HYPERVISOR_VIRT_START, 2));
-  printf("set_ldt: %ld\n", mmuext(MMUEXT_SET_LDT, (unsigned long)ldt, 2));
+  printf("set_ldt: %ld\n", mmuext(MMUEXT_SET_LDT, (unsigned long)ldt, 3));
   printf("fs from the LDT reads %x\n", read_via_fs(0xc | KRPL, 0x4000));
-  try_fs("LDT selector beyond its limit", 0x14 | KRPL);
+  iret_to(0x14 | KRPL, 0xc | KRPL);
+  cs1 = cs_now();
+  iret_to(FLAT_KERNEL_CS, FLAT_KERNEL_SS);
+  printf("iret to the LDT's code: cs %lx, back to %lx\n", cs1, cs_now());
+  try_fs("LDT selector beyond its limit", 0x1c | KRPL);
   printf("map the LDT page writable: %ld\n", uvm(ldt, *l1e_of(ldt) | RW, UVMF_INVLPG));
+  /* Remapping the LDT's linear page drops the shadow: the next load finds the new frame. */
+  ldt2[1] = desc(0x5000, 0xfffff, ACC(KRPL, DATA_RW), FLAGS_DATA);
+  read_only(ldt2);
+  pte_t lorig = *l1e_of(ldt);
+  printf("remap the LDT page: %ld\n", uvm(ldt, with_mfn(lorig, mfn_of(ldt2)), UVMF_INVLPG));
+  printf("fs from the remapped LDT reads %x\n", read_via_fs(0xc | KRPL, 0x5000));
+  uvm(ldt, lorig, UVMF_INVLPG);
+  printf("fs from the LDT again reads %x\n", read_via_fs(0xc | KRPL, 0x4000));
   /* An LDT whose page cannot be a descriptor page: the #PF is the guest's. */
   printf("set_ldt on a page holding a TSS: %ld\n", mmuext(MMUEXT_SET_LDT, (unsigned long)bad, 2));
   try_fs("LDT selector there", 0xc | KRPL);
