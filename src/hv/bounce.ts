@@ -25,7 +25,7 @@ import { XEN, XEN64 } from '../xen/abi/constants.js';
 import { abi } from '../xen/abi/structs.js';
 import { nullInaccessibleSegments } from '../cpu/descriptors.js';
 import { copyFromGuest } from './guestmem.js';
-import { loadFlatSegment } from './segments.js';
+import { loadGuestSegment } from './segments.js';
 import type { PvVcpu } from './vcpu.js';
 
 /** Xen's trap-bounce flags (xen/arch/x86/include/asm/processor.h). */
@@ -170,8 +170,8 @@ function bounce64(v: PvVcpu, flags: number, hLo: number, hHi: number, err: numbe
     return crash(v, `cannot write the bounce frame at ${hexAddr(atLo, atHi)}`);
   if (flags & TBF_INTERRUPT) c.u8[maskAddr(v)] = 1;
   c.setFlags(oldFlags & ~(F_AC | F_VM | F_RF | F_NT | F_TF));
-  loadFlatSegment(v, SS, XEN64.FLAT_KERNEL_SS);
-  loadFlatSegment(v, CS, XEN64.FLAT_KERNEL_CS);
+  loadGuestSegment(v, SS, XEN64.FLAT_KERNEL_SS, 3);
+  loadGuestSegment(v, CS, XEN64.FLAT_KERNEL_CS, 3);
   s[8] = atLo;
   s[9] = atHi;
   c.setRip(hLo, hHi);
@@ -216,8 +216,9 @@ function bounce32(v: PvVcpu, flags: number, cs: number, eip: number, err: number
   if (!writeFrame(v, at, 0, n, 4)) return crash(v, `cannot write the bounce frame at ${hexAddr(at, 0)}`);
   if (flags & TBF_INTERRUPT) c.u8[maskAddr(v)] = 1;
   c.setFlags(oldFlags & ~(F_VM | F_RF | F_NT | F_TF));
-  if (!loadFlatSegment(v, SS, newSs)) return crash(v, `bad kernel stack selector ${newSs.toString(16)}`);
-  if (!loadFlatSegment(v, CS, cs)) return crash(v, `bad handler code selector ${cs.toString(16)}`);
+  if (!loadGuestSegment(v, SS, newSs, cs & 3))
+    return crash(v, `bad kernel stack selector ${newSs.toString(16)}`);
+  if (!loadGuestSegment(v, CS, cs, cs & 3)) return crash(v, `bad handler code selector ${cs.toString(16)}`);
   s[8] = at;
   c.setRip(eip, 0);
   return true;
@@ -289,8 +290,8 @@ export function iretHypercall(v: PvVcpu): number {
     c.u8[maskAddr(v)] = rflags & F_IF ? 0 : 1;
     const cs = (csSel | 3) & 0xffff;
     const ss = (ssSel | 3) & 0xffff;
-    if (!loadFlatSegment(v, CS, cs)) return failsafe(v, cs, ss, `iret to bad CS ${cs.toString(16)}`);
-    if (!loadFlatSegment(v, SS, ss)) return failsafe(v, cs, ss, `iret to bad SS ${ss.toString(16)}`);
+    if (!loadGuestSegment(v, CS, cs, 3)) return failsafe(v, cs, ss, `iret to bad CS ${cs.toString(16)}`);
+    if (!loadGuestSegment(v, SS, ss, 3)) return failsafe(v, cs, ss, `iret to bad SS ${ss.toString(16)}`);
     return 0;
   }
   // 32-bit: [esp] eax, eip, cs, eflags, [esp, ss]
@@ -310,8 +311,9 @@ export function iretHypercall(v: PvVcpu): number {
   c.setFlags((eflags & ~F_IOPL) | F_IF);
   s[0] = eax;
   c.u8[maskAddr(v)] = eflags & F_IF ? 0 : 1;
-  if (!loadFlatSegment(v, CS, cs)) return failsafe(v, cs, ss, `iret to bad CS ${cs.toString(16)}`);
-  if (outer && !loadFlatSegment(v, SS, ss)) return failsafe(v, cs, ss, `iret to bad SS ${ss.toString(16)}`);
+  if (!loadGuestSegment(v, CS, cs, cs & 3)) return failsafe(v, cs, ss, `iret to bad CS ${cs.toString(16)}`);
+  if (outer && !loadGuestSegment(v, SS, ss, cs & 3))
+    return failsafe(v, cs, ss, `iret to bad SS ${ss.toString(16)}`);
   // Xen returns with a real iret: data segments the outer ring may not use become null.
   if (outer) nullInaccessibleSegments(c);
   return 0;

@@ -1,7 +1,8 @@
 /**
  * Creating a PV domain's hypervisor side: the shared_info page, the read-only M2P table and each
- * vCPU's GDT reserved page, mapped in the hypervisor's range through the PV walker's overlay
- * (hvspace.ts), and the vCPUs with their hooks. The domain builder lays out the guest's own memory
+ * vCPU's GDT reserved page (with the zero page under the guest's part of the GDT, desc.ts),
+ * mapped in the hypervisor's range through the PV walker's overlay (hvspace.ts), and the vCPUs
+ * with their hooks. The domain builder lays out the guest's own memory
  * and gives the start state; this file gives it a hypervisor to run on.
  *
  * Invariants: the M2P table the guest reads equals DomainMemory.m2p (INVALID_PFN reads as all
@@ -10,9 +11,9 @@
 import type { Width } from '../xen/abi/layout.js';
 import { MAX_GRANT_FRAMES } from './grants.js';
 import { Domain, type ConsoleSink } from './domain.js';
-import { GDT_GUEST_PAGES, reservedGdt } from './hvspace.js';
+import { reservedGdt } from './hvspace.js';
 import { DomainMemory, INVALID_PFN, PAGE } from './memory.js';
-import { OV_SUPERVISOR_RO, OV_USER_RO } from './pvwalker.js';
+import { OV_USER_RO } from './pvwalker.js';
 import { PvHooks } from './pvhooks.js';
 import { PvVcpu } from './vcpu.js';
 
@@ -28,10 +29,10 @@ export interface CreateOptions {
   domid?: number;
 }
 
-/** Hypervisor frames a domain needs: shared_info, the M2P pages, one GDT page per vCPU, the grant table, spare. */
+/** Hypervisor frames a domain needs: shared_info, the M2P pages, one GDT page per vCPU, the zero page, the grant table, spare. */
 function hvPagesFor(opts: CreateOptions, total: number): number {
   const m2pBytes = total * (opts.width === 64 ? 8 : 4);
-  return 1 + Math.ceil(m2pBytes / PAGE) + (opts.vcpus ?? 1) + MAX_GRANT_FRAMES + 8;
+  return 1 + Math.ceil(m2pBytes / PAGE) + (opts.vcpus ?? 1) + 1 + MAX_GRANT_FRAMES + 8;
 }
 
 export function createDomain(opts: CreateOptions): Domain {
@@ -65,15 +66,16 @@ export function createDomain(opts: CreateOptions): Domain {
     dom.walker.map(lo | 0, space.m2pHi + Math.floor(lo / 4294967296), mfn, OV_USER_RO);
   }
 
+  // The page under GDT entries the guest has not given frames for (Xen's zero_page).
+  const zero = memory.allocHv();
   for (let id = 0; id < (opts.vcpus ?? 1); id++) {
     // Xen's reserved GDT page, after the 14 pages the guest fills with set_gdt.
     const gdt = memory.allocHv();
     reservedGdt(opts.width).forEach((d, i) => view.setBigUint64(gdt * PAGE + i * 8, d, true));
-    const lo = (space.gdtLo(id) >>> 0) + GDT_GUEST_PAGES * PAGE;
-    dom.walker.map(lo | 0, space.gdtHi(id), gdt, OV_SUPERVISOR_RO);
     const hooks = new PvHooks();
     const v = new PvVcpu(dom, id, hooks);
     hooks.v = v;
+    v.desc.init(gdt, zero);
     dom.vcpus.push(v);
   }
   return dom;

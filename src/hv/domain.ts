@@ -90,6 +90,13 @@ export class Domain {
     this.mm = new FrameTable(memory.mem, width, memory.hvFirst, this.shared, () => {
       for (const v of this.vcpus) v.cpu.flushTlb(false);
     });
+    // Xen drops every vCPU's LDT shadow when a read-only mapping of a descriptor page goes away.
+    this.mm.segUnmapped = () => {
+      for (const v of this.vcpus) v.desc.destroyLdt();
+    };
+    this.mm.physWritten = (mfn) => {
+      for (const v of this.vcpus) v.cpu.physWritten(mfn);
+    };
   }
 
   /** MMU_MACHPHYS_UPDATE: the M2P entry of guest frame mfn, in our table and in the one the guest reads. */

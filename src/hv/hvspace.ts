@@ -11,19 +11,27 @@
  * the same: its own entries there are never used, the M2P reads as Xen's, the GDT's reserved
  * page holds Xen's flat descriptors.
  *
+ * Each vCPU has Xen's GDT/LDT area (32 pages, Xen's GDT_LDT_VCPU_VA_SHIFT): the GDT in the
+ * first 16 (14 guest pages, the reserved page, a guard page), the LDT's shadow in the last 16
+ * (desc.ts maps the guest's LDT pages there).
+ *
  * Invariants: every frame in the overlay is hypervisor-owned (DomainMemory.hvFirst and above)
- * or, for a GDT page set by set_gdt, a validated guest frame mapped read-only; no overlay
- * mapping is user-writable.
+ * or a guest frame holding the descriptor-page type (a GDT frame set by set_gdt, an LDT page)
+ * mapped read-only; no overlay mapping is user-writable.
  */
-import { XEN32, XEN64 } from '../xen/abi/constants.js';
+import { XEN, XEN32, XEN64 } from '../xen/abi/constants.js';
 import type { Width } from '../xen/abi/layout.js';
 
-/** Per-vCPU GDT area: 14 guest frames then Xen's reserved page (FIRST_RESERVED_GDT_PAGE = 14). */
-export const GDT_GUEST_PAGES = 14;
-export const GDT_RESERVED_BYTE = GDT_GUEST_PAGES * 4096; // 0xe000, the first reserved selector
+/** Per-vCPU GDT area: 14 guest frames then Xen's reserved page (FIRST_RESERVED_GDT_PAGE). */
+export const GDT_GUEST_PAGES = XEN.FIRST_RESERVED_GDT_PAGE;
+export const GDT_RESERVED_BYTE = XEN.FIRST_RESERVED_GDT_BYTE; // 0xe000, the first reserved selector
 export const GDT_LIMIT = GDT_RESERVED_BYTE + 4096 - 1;
-/** Bytes of linear space per vCPU for the GDT (with a guard page). */
-const GDT_STRIDE = 16 * 4096;
+/** The LDT shadow's offset in a vCPU's area and its size (8192 entries). */
+export const LDT_AREA_OFFSET = 16 * 4096;
+export const LDT_AREA_PAGES = 16;
+/** Bytes of linear space per vCPU for the GDT and the LDT. */
+export const GDT_LDT_STRIDE = 32 * 4096;
+const GDT_STRIDE = GDT_LDT_STRIDE;
 
 export interface HvSpace {
   width: Width;

@@ -9,6 +9,7 @@ import { XEN } from '../xen/abi/constants.js';
 import type { Handler, HypercallRow } from './hypercall.js';
 import { iretHypercall } from './bounce.js';
 import { consoleIo } from './hc/console.js';
+import { setGdt, updateDescriptor } from './hc/desc.js';
 import { memoryOp } from './hc/memory.js';
 import { mmuextOp, mmuUpdate, updateVaMapping } from './hc/mmu.js';
 import { multicall } from './hc/multicall.js';
@@ -46,6 +47,8 @@ const IMPLEMENTED: Record<string, [Handler | undefined, Handler | undefined]> = 
   mmuext_op: [mmuextOp, mmuextOp],
   multicall: [multicall, multicall],
   grant_table_op: [grantTableOp, grantTableOp],
+  set_gdt: [setGdt, setGdt],
+  update_descriptor: [updateDescriptor, updateDescriptor],
 };
 
 function build(): (HypercallRow | undefined)[] {

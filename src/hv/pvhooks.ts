@@ -10,6 +10,9 @@
  *   - int3, into and icebp: delivered as their vectors (Xen's IDT has them at DPL 3); int n:
  *     delivered when the trap table entry's DPL allows it from the guest's mode (1 for the
  *     kernel, 3 for user; Xen's permit_softint), else a #GP(vector * 8 + 2) at the int;
+ *   - a #PF in the vCPU's GDT/LDT area from the CPU's own descriptor access: an LDT page mapped
+ *     lazily or an accessed bit set, then the instruction runs again (desc.ts); an LDT page
+ *     that cannot be used gives the guest the #PF at its own LDT address;
  *   - a write fault on a read-only mapping of an L1 table in guest kernel mode, with the
  *     writable_pagetables assist on: emulated and validated (ptwr.ts);
  *   - the forced-emulation prefix `ud2; .ascii "xen"; cpuid` in guest kernel mode: CPUID through
@@ -27,6 +30,7 @@ import { abi } from '../xen/abi/structs.js';
 import { bounce, TBF_EXCEPTION, TBF_EXCEPTION_ERRCODE, TBF_INTERRUPT } from './bounce.js';
 import { cpuidLeaf } from './cpuid.js';
 import { emulatePrivOp } from './privop.js';
+import { DESC_PF_FIXED, DESC_PF_GP } from './desc.js';
 import { ptwrFault } from './ptwr.js';
 import { copyFromGuest } from './guestmem.js';
 import { hypercall } from './hypercall.js';
@@ -91,6 +95,15 @@ export class PvHooks implements CpuHooks {
         this.deliver(vector, 0, false);
         return;
       case EV_FAULT:
+        if (vector === 14) {
+          // The CPU's own access to the GDT/LDT area: an LDT page to map, an accessed bit to set.
+          const r = v.desc.pageFault(err);
+          if (r === DESC_PF_FIXED) return;
+          if (r === DESC_PF_GP) {
+            this.deliver(13, v.desc.gpErr, true);
+            return;
+          }
+        }
         if (vector === 6 && kernel && this.forcedCpuid()) return;
         if (vector === 13 && err === 0 && kernel && emulatePrivOp(v)) return;
         if (

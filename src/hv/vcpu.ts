@@ -22,7 +22,6 @@ import {
   GS,
   S,
   SS,
-  LDTR,
   ATTR_CODE64_USER,
   ATTR_DATA_USER,
   segSlot,
@@ -35,6 +34,7 @@ import type { Domain } from './domain.js';
 import { GDT_LIMIT, type HvSpace } from './hvspace.js';
 import { hex64 } from '../lib/u64.js';
 import { copyFromGuest } from './guestmem.js';
+import { DescTables } from './desc.js';
 
 // Control registers as Xen runs a PV guest: PE MP ET NE WP PG; PAE PGE OSFXSR OSXMMEXCPT; NXE (+ LME LMA SCE).
 const CR0_PV = 0x80050033 | 0;
@@ -96,6 +96,8 @@ export class PvVcpu {
   pollPort = -1;
   /** For guest-memory copies (guestmem.ts): 64-bit guest kernels run at CPL 3, so their accesses are user accesses. */
   readonly kernelIsUser: boolean;
+  /** The GDT and LDT (set_gdt, MMUEXT_SET_LDT; desc.ts). */
+  readonly desc: DescTables;
 
   get space(): HvSpace {
     return this.dom.space;
@@ -108,6 +110,7 @@ export class PvVcpu {
   ) {
     this.cpu = new Cpu(dom.memory.mem, dom.walker, hooks);
     this.kernelIsUser = dom.width === 64;
+    this.desc = new DescTables(this);
     const w = dom.width;
     this.vcpuInfoAddr =
       dom.sharedInfoMfn * 4096 + abi('shared_info', w).off['vcpu_info'] + id * abi('vcpu_info', w).size;
@@ -173,6 +176,7 @@ export class PvVcpu {
     if (this.rootsTyped) mm.putType(this.kernelPtMfn);
     this.rootsTyped = true;
     this.kernelPtMfn = mfn;
+    this.desc.destroyLdt(); // Xen's new_guest_cr3: the LDT is looked up again in the new tables
     if (this.kernelMode) this.loadCr3(mfn);
     return 0;
   }
@@ -196,11 +200,6 @@ export class PvVcpu {
     s[S.CR3] = mfn * 4096;
     s[S.CR3_HI] = 0;
     this.cpu.flushTlb(true);
-  }
-
-  /** An empty LDT (MMUEXT_SET_LDT with no entries). */
-  clearLdt(): void {
-    this.cpu.setSegment(LDTR, 0, 0, 0, 0, 0);
   }
 
   /** A register dump for a crash report. */

@@ -172,6 +172,13 @@ test('decode asks for more bytes (returns 0) when fewer than 15 are available an
   // b8 imm32 with only 3 bytes available.
   assert.equal(decode(new Uint8Array([0xb8, 1, 2]), 3, 32, FEAT_ALL, p, 0), 0);
   assert.equal(decode(new Uint8Array([0xb8, 1, 2, 3, 4]), 5, 32, FEAT_ALL, p, 0), 5);
+  // The bytes end right before the opcode byte after 0f, or before the ModRM byte (an
+  // instruction split across a page boundary): more bytes are needed, not a length fault.
+  assert.equal(decode(new Uint8Array([0x48, 0xc1]), 2, 64, FEAT_ALL, p, 0), 0);
+  assert.equal(decode(new Uint8Array([0x0f]), 1, 64, FEAT_ALL, p, 0), 0);
+  assert.equal(decode(new Uint8Array([0x0f, 0x38]), 2, 64, FEAT_ALL, p, 0), 0);
+  assert.equal(decode(new Uint8Array([0x89]), 1, 32, FEAT_ALL, p, 0), 0);
+  assert.equal(decode(new Uint8Array([0x48, 0xc1, 0xe6, 0x0c]), 4, 64, FEAT_ALL, p, 0), 4);
 });
 
 test('RIP-relative in 64-bit, disp32 absolute in 32-bit', () => {

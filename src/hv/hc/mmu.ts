@@ -12,8 +12,8 @@
  *     flush UVMF_* asks for (one vCPU per domain for now: MULTI and ALL flush this one, after
  *     the vCPU mask has been read);
  *   mmuext_op(ops, count, done, foreigndom): pin/unpin, new_baseptr, new_user_baseptr, TLB
- *     flushes and invlpg (local/multi/all), copy_page, clear_page, flush_cache, set_ldt (an
- *     empty LDT only until descriptor tables are validated).
+ *     flushes and invlpg (local/multi/all), copy_page, clear_page, flush_cache, set_ldt (the
+ *     LDT's address and size; its pages are validated when the CPU first uses them, desc.ts).
  * Errors stop a batch; `done` receives how many requests completed, as in Xen.
  *
  * Invariants: a guest pointer is read only through the guest-memory copies; a machine address
@@ -211,10 +211,8 @@ function mmuextOne(v: PvVcpu, cmd: number, a1Lo: number, a1Hi: number, a2Lo: num
       return 0;
     }
     case XEN.MMUEXT_SET_LDT:
-      // Descriptor-table validation is not built yet: only the empty LDT Linux loads by default.
-      if (a2Lo !== 0) return ENOSYS;
-      v.clearLdt();
-      return 0;
+      // arg1 linear_addr, arg2 nr_ents (an unsigned int); the LDT's pages are mapped lazily (desc.ts).
+      return v.desc.setLdt(a1Lo, w === 64 ? a1Hi : 0, a2Lo >>> 0);
     default:
       return ENOSYS;
   }

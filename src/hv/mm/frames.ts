@@ -23,14 +23,22 @@
  *  - the hypervisor's slots (64-bit L4 256-271, the PAE L2 under L3 slot 3 from 0xf5800000) are
  *    never validated and never written: the hypervisor range is the PV walker's overlay.
  *
+ * A frame takes the descriptor-page type (a GDT frame given to set_gdt, an LDT page the CPU
+ * first touches) only when all 512 of its descriptors pass check_descriptor (segdesc.ts), which
+ * may fix them up in place, as Xen's validate_segdesc_page does. When a read-only mapping of a
+ * frame in use as a descriptor page goes away, `segUnmapped` is called (Xen then drops every
+ * vCPU's shadow LDT, so the LDT is looked up again through the guest's current tables).
+ *
  * Invariants: a frame with a page-table or descriptor type has no writable mapping in any
- * validated L1; every entry of a typed table is valid by the rules above; before a frame takes a
- * page-table type after losing a writable mapping, every vCPU's TLB is flushed (Xen's TLB-flush
- * timestamps, simplified), so a stale writable translation cannot outlive the check.
+ * validated L1; every entry of a typed table is valid by the rules above, every descriptor of a
+ * descriptor page passes check_descriptor; before a frame takes a page-table or descriptor type
+ * after losing a writable mapping, every vCPU's TLB is flushed (Xen's TLB-flush timestamps,
+ * simplified), so a stale writable translation cannot outlive the check.
  */
 import { XEN } from '../../xen/abi/constants.js';
 import type { Width } from '../../xen/abi/layout.js';
 import type { PhysMemory } from '../../memory/phys.js';
+import { checkDescriptor, DESC_OUT } from './segdesc.js';
 
 export const PGT_NONE = 0;
 export const PGT_L1 = 1;
@@ -90,6 +98,10 @@ export class FrameTable {
   private needFlush = false;
   /** Why the last refusal happened (for --trace and tests); no allocation unless refused. */
   lastError = '';
+  /** A read-only mapping of a frame in use as a descriptor page was removed (see above). */
+  segUnmapped: (() => void) | undefined;
+  /** The table rewrote a frame's contents (a descriptor fixup): the CPUs forget code decoded from it. */
+  physWritten: ((mfn: number) => void) | undefined;
 
   constructor(
     mem: PhysMemory,
@@ -140,13 +152,13 @@ export class FrameTable {
       return this.refuse(`frame ${mfn.toString(16)} cannot be ${TYPE_NAMES[t]}`);
     this.type[mfn] = t;
     this.typeCount[mfn] = 1;
-    if (t >= PGT_L1 && t <= PGT_L2X) {
+    if (t >= PGT_L1 && t <= PGT_SEG) {
       if (this.needFlush) {
         this.needFlush = false;
         this.stats.flushes++;
         this.flushAll();
       }
-      const r = this.validateTable(mfn, t);
+      const r = t === PGT_SEG ? this.validateSegPage(mfn) : this.validateTable(mfn, t);
       if (r !== 0) {
         this.type[mfn] = PGT_NONE;
         this.typeCount[mfn] = 0;
@@ -243,6 +255,7 @@ export class FrameTable {
     this.count[mfn]--;
     if (FrameTable.level(t) === 1) {
       if (lo & RW) this.putType(mfn);
+      else if (this.type[mfn] === PGT_SEG && this.typeCount[mfn] > 0) this.segUnmapped?.();
       return;
     }
     if (mfn !== container || this.type[mfn] !== t) this.putType(mfn);
@@ -267,6 +280,30 @@ export class FrameTable {
       w[base + 2 * i + 1] = this.outHi;
     }
     return 0;
+  }
+
+  /** Xen's validate_segdesc_page: every descriptor checked and stored as check_descriptor fixed it. */
+  private validateSegPage(mfn: number): number {
+    this.stats.validations++;
+    const w = this.words;
+    const base = mfn * 1024;
+    let changed = false;
+    let r = 0;
+    for (let i = 0; i < ENTRIES; i++) {
+      const lo = w[base + 2 * i];
+      const hi = w[base + 2 * i + 1];
+      if (!checkDescriptor(this.width, lo, hi)) {
+        r = this.refuse(`frame ${mfn.toString(16)} descriptor ${i} is refused by check_descriptor`);
+        break;
+      }
+      if (DESC_OUT[0] !== lo || DESC_OUT[1] !== hi) {
+        w[base + 2 * i] = DESC_OUT[0];
+        w[base + 2 * i + 1] = DESC_OUT[1];
+        changed = true;
+      }
+    }
+    if (changed) this.physWritten?.(mfn);
+    return r;
   }
 
   private devalidateTable(mfn: number, t: number): void {
