@@ -26,6 +26,7 @@ import { SymbolTable } from '../hv/symbols.js';
 import { PGT_L3, PGT_L4 } from '../hv/mm/frames.js';
 import { fail } from './errors.js';
 import type { KernelImage } from './image.js';
+import type { ClockSource } from '../hv/time.js';
 
 export interface BuildOptions {
   memoryMiB: number;
@@ -34,6 +35,8 @@ export interface BuildOptions {
   console: ConsoleSink;
   /** P2M shuffle seed. */
   seed?: number;
+  /** Guest time's source (src/hv/time.ts); the host's clock by default. */
+  clock?: ClockSource;
 }
 
 /** Where the builder put things: PFNs and virtual addresses (for tests, `inspect` and traces). */
@@ -131,7 +134,7 @@ export function buildDomain(k: KernelImage, opts: BuildOptions): Built {
   )
     fail('the initial mapping would reach the hypervisor range');
 
-  const dom = createDomain({ width, nrPages, console: opts.console, seed: opts.seed });
+  const dom = createDomain({ width, nrPages, console: opts.console, seed: opts.seed, clock: opts.clock });
   // Crash reports symbolise from the image's own symbol table when it has one (System.map may replace it).
   const syms = new SymbolTable(elfSymbols(k.elf));
   if (syms.size > 0) dom.symbols = syms;

@@ -14,6 +14,7 @@ import { DomainMemory, INVALID_PFN, PAGE } from './memory.js';
 import { OV_SUPERVISOR_RO, OV_USER_RO } from './pvwalker.js';
 import { PvHooks } from './pvhooks.js';
 import { PvVcpu } from './vcpu.js';
+import type { ClockSource } from './time.js';
 
 export interface CreateOptions {
   width: Width;
@@ -23,6 +24,10 @@ export interface CreateOptions {
   console: ConsoleSink;
   /** P2M shuffle seed (see DomainMemory). */
   seed?: number;
+  /** Guest time's source (time.ts): the host's clock by default, InstructionClock for reproducible runs. */
+  clock?: ClockSource;
+  /** The domain's id (a domU's: 1 by default; domain 0 is the toolstack domain our backends stand for). */
+  domid?: number;
 }
 
 /** Hypervisor frames a domain needs: shared_info, the M2P pages, one GDT page per vCPU, spare. */
@@ -37,7 +42,7 @@ export function createDomain(opts: CreateOptions): Domain {
   while (hvPagesFor(opts, opts.nrPages + hv) > hv) hv++;
   const memory = new DomainMemory({ nrPages: opts.nrPages, hvPages: hv, seed: opts.seed });
   const shared = memory.allocHv();
-  const dom = new Domain(0, opts.width, memory, shared, opts.console);
+  const dom = new Domain(opts.domid ?? 1, opts.width, memory, shared, opts.console, opts.clock);
   const space = dom.space;
   const view = memory.mem.view;
 

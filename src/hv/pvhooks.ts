@@ -31,6 +31,7 @@ import { ptwrFault } from './ptwr.js';
 import { copyFromGuest } from './guestmem.js';
 import { hypercall } from './hypercall.js';
 import { HYPERCALLS } from './hypercalls.js';
+import { tscAt } from './time.js';
 import type { PvVcpu } from './vcpu.js';
 
 const VECTOR_NAMES = [
@@ -205,8 +206,9 @@ export class PvHooks implements CpuHooks {
 
   hlt(): void {}
 
-  tsc(c: Cpu): number {
-    return c.icount;
+  /** The guest TSC: derived from system time (time.ts), consistent with vcpu_time_info. */
+  tsc(): number {
+    return tscAt(this.v.dom.now());
   }
 
   unimplemented(_c: Cpu, what: string): void {
