@@ -68,6 +68,8 @@ export class Domain {
 
   /** Guest instructions per host millisecond, measured (sizes run slices before a real-time deadline). */
   private perMs = 20_000;
+  private rateInstr = 0;
+  private rateMs = 0;
 
   constructor(
     readonly domid: number,
@@ -184,6 +186,18 @@ export class Domain {
     return this.clock.hostMsAt(d);
   }
 
+  /** Fold a slice into the instruction-rate estimate (over at least 10 ms of host time, older slices decaying). */
+  private measure(ran: number, ms: number): void {
+    if (ran <= 0 || !(ms >= 0)) return;
+    this.rateInstr += ran;
+    this.rateMs += ms;
+    if (this.rateMs >= 10) {
+      this.perMs = Math.max(1000, Math.floor(this.rateInstr / this.rateMs));
+      this.rateInstr /= 2;
+      this.rateMs /= 2;
+    }
+  }
+
   /**
    * Run vCPU 0 until the domain ends, every vCPU sleeps with no timer that can wake it (with a
    * real clock: sleeps at all; see nextDeadline()), or `budget` instructions ran; returns
@@ -214,10 +228,7 @@ export class Domain {
       }
       const t0 = this.clock.deterministic ? 0 : hostNow();
       const ran = v.cpu.run(slice);
-      if (!this.clock.deterministic && ran >= 100_000) {
-        const ms = hostNow() - t0;
-        if (ms > 0) this.perMs = Math.max(1000, Math.floor(ran / ms));
-      }
+      if (!this.clock.deterministic) this.measure(ran, hostNow() - t0);
       total += ran;
     }
     return total;

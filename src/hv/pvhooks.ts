@@ -32,6 +32,7 @@ import { copyFromGuest } from './guestmem.js';
 import { hypercall } from './hypercall.js';
 import { HYPERCALLS } from './hypercalls.js';
 import { tscAt } from './time.js';
+import { NONE } from './timers.js';
 import type { PvVcpu } from './vcpu.js';
 
 const VECTOR_NAMES = [
@@ -206,9 +207,19 @@ export class PvHooks implements CpuHooks {
 
   hlt(): void {}
 
-  /** The guest TSC: derived from system time (time.ts), consistent with vcpu_time_info. */
+  /**
+   * The guest TSC: derived from system time (time.ts), consistent with vcpu_time_info. With a
+   * real clock, a guest reading the TSC past a timer's deadline ends the run slice, so the timer
+   * fires at the next instruction boundary instead of when the slice would have ended.
+   */
   tsc(): number {
-    return tscAt(this.v.dom.now());
+    const d = this.v.dom;
+    const now = d.now();
+    if (!d.clock.deterministic) {
+      const due = d.nextDeadlineNs();
+      if (due !== NONE && now >= due) this.v.cpu.stop();
+    }
+    return tscAt(now);
   }
 
   unimplemented(_c: Cpu, what: string): void {

@@ -332,12 +332,12 @@ export function decode(
   let op = b;
   i++;
   if (op === 0x0f) {
-    if (i >= avail) return more(avail, pool, at, mode, i);
+    if (i >= avail) return more(avail, pool, at, mode, i + 1);
     op = buf[i++];
     map = 1;
     if (op === 0x38 || op === 0x3a) {
       map = op === 0x38 ? 2 : 3;
-      if (i >= avail) return more(avail, pool, at, mode, i);
+      if (i >= avail) return more(avail, pool, at, mode, i + 1);
       op = buf[i++];
     }
   }
@@ -345,7 +345,7 @@ export function decode(
   // ModRM.
   let modrm = -1;
   if (HAS_MODRM[map][op]) {
-    if (i >= avail) return more(avail, pool, at, mode, i);
+    if (i >= avail) return more(avail, pool, at, mode, i + 1);
     modrm = buf[i++];
   }
   const mod = modrm >> 6;
