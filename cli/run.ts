@@ -17,6 +17,7 @@ import { loadKernel, type KernelImage } from '../src/builder/image.js';
 import { FEATURE_NAMES } from '../src/builder/notes.js';
 import { SymbolTable } from '../src/hv/symbols.js';
 import { formatStats } from '../src/hv/stats.js';
+import { hostMs } from '../src/hv/time.js';
 import { XEN } from '../src/xen/abi/constants.js';
 
 export const EXIT = {
@@ -131,12 +132,16 @@ export async function runKernel(o: RunOptions): Promise<number> {
     const slice = 4_000_000;
     while (!dom.ended && !left) {
       if (dom.idle) {
-        // Every vCPU sleeps until an event: only console input can bring one (no timers yet).
-        if (ended) {
+        // Every vCPU sleeps until an event: a timer (sleep until it is due) or console input.
+        const due = dom.nextDeadline();
+        if (due === undefined && ended) {
           process.stderr.write('xenolith: the guest waits for console input and stdin has ended\n');
           return EXIT.idle;
         }
-        await new Promise<void>((r) => (wake = r));
+        await new Promise<void>((r) => {
+          wake = r;
+          if (due !== undefined) setTimeout(r, Math.max(0, due - hostMs()));
+        });
         wake = undefined;
         continue;
       }

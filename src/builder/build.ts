@@ -31,6 +31,7 @@ import { SymbolTable } from '../hv/symbols.js';
 import { PGT_L3, PGT_L4 } from '../hv/mm/frames.js';
 import { fail } from './errors.js';
 import type { KernelImage } from './image.js';
+import type { ClockSource } from '../hv/time.js';
 
 export interface BuildOptions {
   memoryMiB: number;
@@ -39,6 +40,8 @@ export interface BuildOptions {
   console: ConsoleSink;
   /** P2M shuffle seed. */
   seed?: number;
+  /** Guest time's source (src/hv/time.ts); the host's clock by default. */
+  clock?: ClockSource;
   /** The xenstore the domain joins (a fresh one by default). */
   xenstore?: XenstoreServer;
   /** The domain's name and uuid in xenstore. */
@@ -147,7 +150,7 @@ export function buildDomain(k: KernelImage, opts: BuildOptions): Built {
   )
     fail('the initial mapping would reach the hypervisor range');
 
-  const dom = createDomain({ width, nrPages, console: opts.console, seed: opts.seed });
+  const dom = createDomain({ width, nrPages, console: opts.console, seed: opts.seed, clock: opts.clock });
   // Crash reports symbolise from the image's own symbol table when it has one (System.map may replace it).
   const syms = new SymbolTable(elfSymbols(k.elf));
   // A stripped kernel (Debian's) still carries kallsyms: read it if a crash report needs it.

@@ -129,8 +129,10 @@ export class Cpu {
   aLo = 0;
   aHi = 0;
   vHi = 0;
-  /** Instructions retired (a double, exact to 2^53). */
+  /** Instructions retired by completed run() calls (a double, exact to 2^53); see retired(). */
   icount = 0;
+  /** Instructions retired so far by the current run(), as of the last hook call (0 outside run()). */
+  private runDone = 0;
   private stopFlag = false;
 
   constructor(mem: PhysMemory, walker: Walker, hooks: CpuHooks) {
@@ -849,16 +851,29 @@ export class Cpu {
           else if (op === ID_SHIFT) shiftHandler(this, p);
           else if (op === ID_MOVZX) movzxHandler(this, p);
           else if (op === ID_LEA) leaHandler(this, p);
-          else handlers[op](this, p);
+          else {
+            this.runDone = n; // the table's handlers include every one that can call a hook
+            handlers[op](this, p);
+          }
           if (this.stopFlag) break;
         }
       } catch (e) {
         if (e !== FAULT) throw e;
+        this.runDone = n;
         this.deliverFault();
       }
     }
     this.icount += n;
+    this.runDone = 0;
     return n;
+  }
+
+  /**
+   * Instructions retired, exact inside a hook too (the instruction that called the hook
+   * counts): for an embedder whose clock advances with execution.
+   */
+  retired(): number {
+    return this.icount + this.runDone;
   }
 
   /** Deliver the recorded fault: S.RIP back to the faulting instruction, then the hook. */

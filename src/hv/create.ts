@@ -16,6 +16,7 @@ import { DomainMemory, INVALID_PFN, PAGE } from './memory.js';
 import { OV_USER_RO } from './pvwalker.js';
 import { PvHooks } from './pvhooks.js';
 import { PvVcpu } from './vcpu.js';
+import type { ClockSource } from './time.js';
 
 export interface CreateOptions {
   width: Width;
@@ -25,7 +26,9 @@ export interface CreateOptions {
   console: ConsoleSink;
   /** P2M shuffle seed (see DomainMemory). */
   seed?: number;
-  /** The domain id (default 1). */
+  /** Guest time's source (time.ts): the host's clock by default, InstructionClock for reproducible runs. */
+  clock?: ClockSource;
+  /** The domain's id (a domU's: 1 by default; domain 0 is the toolstack domain our backends stand for). */
   domid?: number;
 }
 
@@ -41,8 +44,7 @@ export function createDomain(opts: CreateOptions): Domain {
   while (hvPagesFor(opts, opts.nrPages + hv) > hv) hv++;
   const memory = new DomainMemory({ nrPages: opts.nrPages, hvPages: hv, seed: opts.seed });
   const shared = memory.allocHv();
-  // Domain 0 is the toolstack's (our backends); the guest is the first domU, as `xl create` makes it.
-  const dom = new Domain(opts.domid ?? 1, opts.width, memory, shared, opts.console);
+  const dom = new Domain(opts.domid ?? 1, opts.width, memory, shared, opts.console, opts.clock);
   dom.grants.grow(1); // Xen starts every grant table with one frame
   const space = dom.space;
   const view = memory.mem.view;

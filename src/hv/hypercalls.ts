@@ -15,7 +15,8 @@ import { mmuextOp, mmuUpdate, updateVaMapping } from './hc/mmu.js';
 import { multicall } from './hc/multicall.js';
 import { grantTableOp } from './hc/grant.js';
 import { eventChannelOp } from './hc/evtchn.js';
-import { schedOp } from './hc/sched.js';
+import { schedOp, setTimerOp } from './hc/sched.js';
+import { vcpuOp } from './hc/vcpu-op.js';
 import { xenVersion } from './hc/version.js';
 import {
   callbackOp,
@@ -31,6 +32,8 @@ import {
 const IMPLEMENTED: Record<string, [Handler | undefined, Handler | undefined]> = {
   console_io: [consoleIo, consoleIo],
   sched_op: [schedOp, schedOp],
+  set_timer_op: [setTimerOp, setTimerOp],
+  vcpu_op: [vcpuOp, vcpuOp],
   xen_version: [xenVersion, xenVersion],
   vm_assist: [vmAssist, vmAssist],
   set_trap_table: [setTrapTable, setTrapTable],

@@ -35,6 +35,8 @@ import { ptwrFault } from './ptwr.js';
 import { copyFromGuest } from './guestmem.js';
 import { hypercall } from './hypercall.js';
 import { HYPERCALLS } from './hypercalls.js';
+import { tscAt } from './time.js';
+import { NONE } from './timers.js';
 import type { PvVcpu } from './vcpu.js';
 
 const VECTOR_NAMES = [
@@ -218,8 +220,19 @@ export class PvHooks implements CpuHooks {
 
   hlt(): void {}
 
-  tsc(c: Cpu): number {
-    return c.icount;
+  /**
+   * The guest TSC: derived from system time (time.ts), consistent with vcpu_time_info. With a
+   * real clock, a guest reading the TSC past a timer's deadline ends the run slice, so the timer
+   * fires at the next instruction boundary instead of when the slice would have ended.
+   */
+  tsc(): number {
+    const d = this.v.dom;
+    const now = d.now();
+    if (!d.clock.deterministic) {
+      const due = d.nextDeadlineNs();
+      if (due !== NONE && now >= due) this.v.cpu.stop();
+    }
+    return tscAt(now);
   }
 
   unimplemented(_c: Cpu, what: string): void {

@@ -35,6 +35,13 @@ import { GDT_LIMIT, type HvSpace } from './hvspace.js';
 import { hex64 } from '../lib/u64.js';
 import { copyFromGuest } from './guestmem.js';
 import { DescTables } from './desc.js';
+import { VcpuTimers } from './timers.js';
+import { Runstate } from './runstate.js';
+import { writeVcpuTime } from './time.js';
+
+/** PvVcpu.blocked states. */
+export const BLOCKED = 1;
+export const POLLING = 2;
 
 // Control registers as Xen runs a PV guest: PE MP ET NE WP PG; PAE PGE OSFXSR OSXMMEXCPT; NXE (+ LME LMA SCE).
 const CR0_PV = 0x80050033 | 0;
@@ -94,6 +101,20 @@ export class PvVcpu {
    */
   blocked = 0;
   pollPort = -1;
+  /** Brought up (vCPU 0 by the builder's start(); others stay down: VCPUOP_is_up answers 0). */
+  up = false;
+  /** Singleshot, periodic and poll-timeout timers (timers.ts). */
+  readonly timers = new VcpuTimers();
+  /** Run state and its registered guest area (runstate.ts). */
+  readonly runstate = new Runstate();
+  /** VCPUOP_register_vcpu_info was used (the vcpu_info no longer lives in shared_info). */
+  vcpuInfoMoved = false;
+  vcpuInfoMfn = -1;
+
+  /** Sleeping in SCHEDOP_poll (woken by a polled port, an upcall or the poll timeout). */
+  get polling(): boolean {
+    return this.blocked === POLLING;
+  }
   /** For guest-memory copies (guestmem.ts): 64-bit guest kernels run at CPL 3, so their accesses are user accesses. */
   readonly kernelIsUser: boolean;
   /** The GDT and LDT (set_gdt, MMUEXT_SET_LDT; desc.ts). */
@@ -150,6 +171,15 @@ export class PvVcpu {
     this.kernelMode = true;
     // Event upcalls masked until the guest unmasks them.
     this.dom.memory.mem.u8[this.vcpuInfoAddr + abi('vcpu_info', w).off.evtchn_upcall_mask] = 1;
+    this.up = true;
+    const now = this.dom.now();
+    this.runstate.change(this, XEN.RUNSTATE_running, now);
+    this.stampTime(now);
+  }
+
+  /** Refresh this vCPU's vcpu_time_info (Xen does it when the vCPU is scheduled in). */
+  stampTime(now: number): void {
+    writeVcpuTime(this.dom.memory.mem, this.dom.width, this.vcpuInfoAddr, now);
   }
 
   /** The roots hold a type reference (false for hand-built test domains that never pinned). */

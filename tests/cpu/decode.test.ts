@@ -181,6 +181,15 @@ test('decode asks for more bytes (returns 0) when fewer than 15 are available an
   assert.equal(decode(new Uint8Array([0x48, 0xc1, 0xe6, 0x0c]), 4, 64, FEAT_ALL, p, 0), 4);
 });
 
+test('an instruction that ends with its opcode byte at the end of the page asks for more (ModRM, second opcode byte)', () => {
+  const p = new Int32Array(DREC_STRIDE);
+  // mov %rax,%rsi split after 48 89 (the ModRM on the next page); stale bytes beyond `avail` are not read.
+  assert.equal(decode(new Uint8Array([0x48, 0x89, 0xc7, 0x97]), 2, 64, FEAT_ALL, p, 0), 0);
+  assert.equal(decode(new Uint8Array([0x0f, 0xff]), 1, 64, FEAT_ALL, p, 0), 0); // 0f | a2 (cpuid)
+  assert.equal(decode(new Uint8Array([0x0f, 0x38, 0xff]), 2, 64, FEAT_ALL, p, 0), 0); // 0f 38 | xx
+  assert.equal(decode(new Uint8Array([0x48, 0x89, 0xc6]), 3, 64, FEAT_ALL, p, 0), 3);
+});
+
 test('RIP-relative in 64-bit, disp32 absolute in 32-bit', () => {
   // 8b 05 disp32: mov eax, [rip+disp] / [disp].
   const bytes = [0x8b, 0x05, 0xf0, 0xff, 0xff, 0xff];

@@ -1,7 +1,8 @@
 /**
  * The PV test-kernel harness: builds a kernel in tests/pv/kernels/ for one width with gcc
  * (cached under .cache/pv/ by a hash of the sources), loads it with the real image loader and
- * domain builder, runs it (typing `input` chunks on its console whenever it sleeps), and returns
+ * domain builder, runs it (typing `input` chunks on its console whenever it sleeps, or waiting
+ * for its next timer when one is armed and the clock is real), and returns
  * its console output (console_io and the console ring), how the domain ended and the
  * unimplemented-hypercall counts.
  */
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { buildDomain, type Built } from '../../src/builder/build.js';
 import { loadKernel } from '../../src/builder/image.js';
 import type { DomainEnd } from '../../src/hv/domain.js';
+import { hostMs, type ClockSource } from '../../src/hv/time.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SRC = resolve(here, '../../../tests/pv');
@@ -53,6 +55,8 @@ export async function runPv(
     input?: string[];
     /** Called each time every vCPU sleeps (after the input chunks ran out); false stops the run. */
     onIdle?: (b: Built, n: number) => boolean;
+    /** Guest time's source (default: the host's clock); an InstructionClock makes runs reproducible. */
+    clock?: ClockSource;
   } = {},
 ): Promise<PvRun> {
   const k = await loadKernel(new Uint8Array(readFileSync(buildPv(name, width))));
@@ -61,6 +65,7 @@ export async function runPv(
     memoryMiB: opts.memoryMiB ?? 32,
     cmdline: opts.cmdline,
     console: { write: (b) => out.push(...b) },
+    clock: opts.clock,
   });
   // Run; each time every vCPU sleeps, type the next input chunk on the console.
   const input = [...(opts.input ?? [])];
@@ -69,6 +74,11 @@ export async function runPv(
   while (!built.dom.ended && left > 0) {
     left -= built.dom.run(left);
     if (!built.dom.idle) continue;
+    const due = built.dom.nextDeadline();
+    if (due !== undefined) {
+      await new Promise((r) => setTimeout(r, Math.max(0, due - hostMs())));
+      continue;
+    }
     idle++;
     const chunk = input.shift();
     if (chunk !== undefined) built.console.input(new TextEncoder().encode(chunk));

@@ -238,6 +238,7 @@ export const STRUCTS = {
     c: 'struct vcpu_set_singleshot_timer',
     type: struct(f('timeout_abs_ns', 'u64'), f('flags', 'u32')),
   },
+  vcpu_set_periodic_timer: { c: 'struct vcpu_set_periodic_timer', type: struct(f('period_ns', 'u64')) },
   xen_platform_parameters: { c: 'struct xen_platform_parameters', type: struct(f('virt_start', 'ulong')) },
   xen_feature_info: {
     c: 'struct xen_feature_info',
@@ -267,6 +268,11 @@ export const STRUCTS = {
   evtchn_bind_ipi: { c: 'struct evtchn_bind_ipi', type: struct(f('vcpu', 'u32'), f('port', 'u32')) },
   evtchn_bind_vcpu: { c: 'struct evtchn_bind_vcpu', type: struct(f('port', 'u32'), f('vcpu', 'u32')) },
   evtchn_close: { c: 'struct evtchn_close', type: struct(f('port', 'u32')) },
+  evtchn_bind_pirq: {
+    c: 'struct evtchn_bind_pirq',
+    type: struct(f('pirq', 'u32'), f('flags', 'u32'), f('port', 'u32')),
+  },
+  evtchn_reset: { c: 'struct evtchn_reset', type: struct(f('dom', 'u16')) },
   evtchn_unmask: { c: 'struct evtchn_unmask', type: struct(f('port', 'u32')) },
   grant_entry_v1: {
     c: 'struct grant_entry_v1',
