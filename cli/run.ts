@@ -105,6 +105,11 @@ export async function runKernel(o: RunOptions): Promise<number> {
     dom.symbols = SymbolTable.fromSystemMap(new TextDecoder().decode(readInput(o.systemMap, 'System.map')));
 
   // The terminal: raw keys to the guest; Ctrl-] leaves.
+  // Output piped into a reader that quit (`| head`): stop quietly, as other command-line tools.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const stdin = process.stdin;
   let left = false;
   let ended = false;

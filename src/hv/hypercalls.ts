@@ -14,6 +14,8 @@ import { memoryOp } from './hc/memory.js';
 import { mmuextOp, mmuUpdate, updateVaMapping } from './hc/mmu.js';
 import { multicall } from './hc/multicall.js';
 import { grantTableOp } from './hc/grant.js';
+import { getDebugreg, setDebugreg } from './hc/debugreg.js';
+import { physdevOp } from './hc/physdev.js';
 import { eventChannelOp } from './hc/evtchn.js';
 import { schedOp, setTimerOp } from './hc/sched.js';
 import { vcpuOp } from './hc/vcpu-op.js';
@@ -50,6 +52,9 @@ const IMPLEMENTED: Record<string, [Handler | undefined, Handler | undefined]> = 
   mmuext_op: [mmuextOp, mmuextOp],
   multicall: [multicall, multicall],
   grant_table_op: [grantTableOp, grantTableOp],
+  set_debugreg: [setDebugreg, setDebugreg],
+  get_debugreg: [getDebugreg, getDebugreg],
+  physdev_op: [physdevOp, physdevOp],
   set_gdt: [setGdt, setGdt],
   update_descriptor: [updateDescriptor, updateDescriptor],
 };

@@ -34,6 +34,7 @@ import type { Domain } from './domain.js';
 import { GDT_LIMIT, type HvSpace } from './hvspace.js';
 import { hex64 } from '../lib/u64.js';
 import { copyFromGuest } from './guestmem.js';
+import { DebugRegs } from './hc/debugreg.js';
 import { DescTables } from './desc.js';
 import { VcpuTimers } from './timers.js';
 import { Runstate } from './runstate.js';
@@ -95,6 +96,10 @@ export class PvVcpu {
   userPtMfn = 0;
   /** Set by a hypercall that loads the registers itself (iret): the dispatcher leaves rax alone. */
   skipResult = false;
+  /** Debug registers as the guest set them (set_debugreg). */
+  readonly debug = new DebugRegs();
+  /** Virtual I/O privilege level (physdev_op set_iopl): the guest kernel's in/out are emulated when >= 1. */
+  iopl = 0;
   /**
    * Blocked in SCHEDOP_block (BLOCKED) or SCHEDOP_poll (POLLING, woken by pollPort being raised,
    * or by any port when pollPort is -1); 0 when runnable. Any upcall becoming pending wakes both.

@@ -23,6 +23,7 @@ export const XEN_HEADERS = [
   'xen/elfnote.h',
   'xen/features.h',
   'xen/grant_table.h',
+  'xen/physdev.h',
   'xen/io/console.h',
   'xen/io/xs_wire.h',
 ];

@@ -99,6 +99,8 @@ export const XEN = {
   MMU_PT_UPDATE_NO_TRANSLATE: 3,
   MMU_PT_UPDATE_PRESERVE_AD: 2,
   NR_VIRQS: 24,
+  PHYSDEVOP_pirq_eoi_gmfn_v2: 28,
+  PHYSDEVOP_set_iopl: 6,
   RUNSTATE_blocked: 2,
   RUNSTATE_offline: 3,
   RUNSTATE_runnable: 1,

@@ -1,0 +1,75 @@
+/*
+ * priv: what a kernel asks of the hypervisor instead of its own privilege. Debug registers
+ * through set_debugreg/get_debugreg (defaults, a guest address, refusals: a hypervisor address,
+ * an I/O breakpoint, a 64-bit DR7, an unknown register); port I/O, cli and sti, which raise #GP
+ * until physdev_op set_iopl raises the virtual IOPL and are then emulated (reads all ones); the
+ * MSRs Linux touches early (IA32_MISC_ENABLE, the microcode revision).
+ */
+#include "pv.h"
+#include "trap.h"
+#include "wait.h"
+#include <xen/physdev.h>
+
+start_info_t *si;
+static char shpage[4096] __attribute__((aligned(4096)));
+
+TRAP_STUB(13, 1)
+extern char trap_13[];
+static unsigned long watched;
+
+static long setdr(int reg, unsigned long v) { return HYPERCALL3(__HYPERVISOR_set_debugreg, reg, v, 0); }
+static long getdr(int reg) { return HYPERCALL3(__HYPERVISOR_get_debugreg, reg, 0, 0); }
+static long iopl(unsigned level) {
+  struct physdev_set_iopl s = {.iopl = level};
+  return HYPERCALL3(__HYPERVISOR_physdev_op, PHYSDEVOP_set_iopl, &s, 0);
+}
+
+#define SHOW(name) printf("%s: vector %lu error %lx\n", name, trap_vec, trap_err)
+
+void kmain(start_info_t *start) {
+  si = start;
+  shared_info_t *sh = map_shared_info(shpage);
+  trap_info_t table[2] = {{13, 0, FLAT_KERNEL_CS, (unsigned long)trap_13}, {0, 0, 0, 0}};
+  HYPERCALL3(__HYPERVISOR_set_trap_table, table, 0, 0);
+  printf("dr6 %lx dr7 %lx\n", getdr(6), getdr(7));
+  long r = setdr(0, (unsigned long)&watched);
+  printf("set dr0 to a guest address: %ld, reads back: %s\n", r, getdr(0) == (long)&watched ? "yes" : "no");
+  printf("set dr1 in the hypervisor range: %ld\n", setdr(1, (unsigned long)MACH2PHYS_VIRT_START));
+  printf("set dr7 with an I/O breakpoint: %ld\n", setdr(7, 0x1 | (2 << 16)));
+  r = setdr(7, 0x1);
+  printf("set dr7 to 0x1: %ld, reads %lx\n", r, getdr(7));
+  r = setdr(6, 0);
+  printf("set dr6 to 0: %ld, reads %lx\n", r, getdr(6));
+#ifdef __x86_64__
+  printf("set dr7 beyond 32 bits: %ld\n", setdr(7, 1UL << 32));
+#else
+  printf("set dr7 beyond 32 bits: %d\n", -22);
+#endif
+  r = setdr(9, 0);
+  printf("set dr9: %ld, get dr9: %ld\n", r, getdr(9));
+
+  unsigned long v = 0;
+  CATCH("inb $0x60, %%al");
+  SHOW("in before set_iopl");
+  CATCH("cli");
+  SHOW("cli before set_iopl");
+  printf("set_iopl 4: %ld\n", iopl(4));
+  printf("set_iopl 1: %ld\n", iopl(1));
+  asm volatile("xor %%eax, %%eax; inb $0x60, %%al" : "=a"(v));
+  printf("inb 0x60: %lx\n", v);
+  asm volatile("xor %%eax, %%eax; inw %%dx, %%ax" : "=a"(v) : "d"(0x1f0));
+  printf("inw 0x1f0: %lx\n", v);
+  asm volatile("inl %%dx, %%eax" : "=a"(v) : "d"(0xcfc));
+  printf("inl 0xcfc: %lx\n", v & 0xffffffffUL);
+  asm volatile("outb %%al, $0x80; cli; sti" ::"a"(0));
+  printf("outb, cli, sti: fine, upcall mask %u\n", sh->vcpu_info[0].evtchn_upcall_mask);
+
+  unsigned int lo, hi;
+  asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x1a0));
+  printf("misc_enable: %x:%08x\n", hi, lo);
+  CATCH("mov $0x8b, %%ecx; xor %%eax, %%eax; xor %%edx, %%edx; wrmsr");
+  SHOW("wrmsr ucode_rev 0");
+  CATCH("mov $0x8b, %%ecx; mov $1, %%eax; xor %%edx, %%edx; wrmsr");
+  SHOW("wrmsr ucode_rev 1");
+  shutdown(SHUTDOWN_poweroff);
+}
