@@ -98,6 +98,7 @@ export class Domain {
     this.mm = new FrameTable(memory.mem, width, memory.hvFirst, this.shared, () => {
       for (const v of this.vcpus) v.cpu.flushTlb(false);
     });
+    this.mm.released = memory.released;
     // Xen drops every vCPU's LDT shadow when a read-only mapping of a descriptor page goes away.
     this.mm.segUnmapped = () => {
       for (const v of this.vcpus) v.desc.destroyLdt();

@@ -40,6 +40,10 @@ export class DomainMemory {
   readonly p2m: Int32Array;
   readonly m2p: Int32Array;
   private hvNext: number;
+  /** Guest frames given back (decrease_reservation): 1 at a frame's index. */
+  readonly released: Uint8Array;
+  /** Released frames, reused last-in first-out by populate_physmap / increase_reservation. */
+  private readonly free: number[] = [];
 
   constructor(opts: DomainMemoryOptions) {
     const { nrPages, hvPages } = opts;
@@ -53,6 +57,7 @@ export class DomainMemory {
     this.hvFirst = nrPages;
     this.hvPages = hvPages;
     this.hvNext = nrPages;
+    this.released = new Uint8Array(nrPages);
     this.p2m = new Int32Array(nrPages);
     this.m2p = new Int32Array(total).fill(INVALID_PFN);
     // A fixed permutation of the guest frames (xorshift32 Fisher-Yates), or the identity.
@@ -79,7 +84,28 @@ export class DomainMemory {
 
   /** True when mfn is a frame this guest owns. */
   ownsMfn(mfn: number): boolean {
-    return Number.isInteger(mfn) && mfn >= 0 && mfn < this.hvFirst;
+    return Number.isInteger(mfn) && mfn >= 0 && mfn < this.hvFirst && this.released[mfn] !== 1;
+  }
+
+  /** Frames the guest holds now (Xen's tot_pages); at most nrPages, its maximum reservation. */
+  get totPages(): number {
+    return this.nrPages - this.free.length;
+  }
+
+  /** The guest gives frame mfn back (the caller checked it owns it and nothing references it). */
+  release(mfn: number): void {
+    this.released[mfn] = 1;
+    this.free.push(mfn);
+    this.m2p[mfn] = INVALID_PFN;
+    this.mem.u8.fill(0, mfn * PAGE, (mfn + 1) * PAGE); // scrubbed, as Xen scrubs freed pages
+  }
+
+  /** Give the guest a frame back within its maximum reservation; -1 when it holds them all. */
+  reclaim(): number {
+    const mfn = this.free.pop();
+    if (mfn === undefined) return -1;
+    this.released[mfn] = 0;
+    return mfn;
   }
 
   /** Byte offset in machine memory of guest frame pfn. */

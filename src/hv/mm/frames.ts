@@ -121,14 +121,17 @@ export class FrameTable {
     this.pinned = new Uint8Array(this.frames);
   }
 
+  /** Guest frames the guest gave back (decrease_reservation): 1 at a frame's index; no longer its own. */
+  released: Uint8Array = new Uint8Array(0);
+
   /** True when the guest may reference frame mfn at all. */
   mappable(mfn: number): boolean {
-    return (mfn >= 0 && mfn < this.hvFirst) || this.shared[mfn] === 1;
+    return (mfn >= 0 && mfn < this.hvFirst && this.released[mfn] !== 1) || this.shared[mfn] === 1;
   }
 
   /** True when mfn is one of the guest's own frames (it can take any type). */
   own(mfn: number): boolean {
-    return mfn >= 0 && mfn < this.hvFirst;
+    return mfn >= 0 && mfn < this.hvFirst && this.released[mfn] !== 1;
   }
 
   private refuse(why: string): number {
