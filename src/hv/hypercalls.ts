@@ -30,6 +30,12 @@ import {
   vmAssist,
 } from './hc/vcpu-state.js';
 
+/**
+ * xenpmu_op as Xen answers it with its default vpmu=off (do_xenpmu_op's first check): the
+ * guest's PMU driver is told performance counters are not offered.
+ */
+const xenpmuOp: Handler = () => -XEN.XEN_EOPNOTSUPP;
+
 /** name (without __HYPERVISOR_) -> [pv64, pv32] handlers. */
 const IMPLEMENTED: Record<string, [Handler | undefined, Handler | undefined]> = {
   console_io: [consoleIo, consoleIo],
@@ -57,6 +63,7 @@ const IMPLEMENTED: Record<string, [Handler | undefined, Handler | undefined]> = 
   physdev_op: [physdevOp, physdevOp],
   set_gdt: [setGdt, setGdt],
   update_descriptor: [updateDescriptor, updateDescriptor],
+  xenpmu_op: [xenpmuOp, xenpmuOp],
 };
 
 function build(): (HypercallRow | undefined)[] {

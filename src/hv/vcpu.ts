@@ -33,7 +33,7 @@ import { abi } from '../xen/abi/structs.js';
 import type { Domain } from './domain.js';
 import { GDT_LIMIT, type HvSpace } from './hvspace.js';
 import { hex64 } from '../lib/u64.js';
-import { copyFromGuest } from './guestmem.js';
+import { copyFromGuest, copyToGuest } from './guestmem.js';
 import { DebugRegs } from './hc/debugreg.js';
 import { DescTables } from './desc.js';
 import { VcpuTimers } from './timers.js';
@@ -115,6 +115,13 @@ export class PvVcpu {
   /** VCPUOP_register_vcpu_info was used (the vcpu_info no longer lives in shared_info). */
   vcpuInfoMoved = false;
   vcpuInfoMfn = -1;
+  /**
+   * VCPUOP_register_vcpu_time_memory_area: a guest virtual address (Xen's time_info_guest) that
+   * gets a copy of vcpu_time_info whenever it is refreshed; timeAreaSet false when none.
+   */
+  timeAreaSet = false;
+  timeAreaLo = 0;
+  timeAreaHi = 0;
 
   /** Sleeping in SCHEDOP_poll (woken by a polled port, an upcall or the poll timeout). */
   get polling(): boolean {
@@ -184,7 +191,20 @@ export class PvVcpu {
 
   /** Refresh this vCPU's vcpu_time_info (Xen does it when the vCPU is scheduled in). */
   stampTime(now: number): void {
-    writeVcpuTime(this.dom.memory.mem, this.dom.width, this.vcpuInfoAddr, now);
+    const w = this.dom.width;
+    const mem = this.dom.memory.mem;
+    writeVcpuTime(mem, w, this.vcpuInfoAddr, now);
+    if (this.timeAreaSet) {
+      // Xen's write_time_guest_area: the same record, copied through the guest's own mappings;
+      // a copy that faults is skipped, as Xen skips it.
+      const at = this.vcpuInfoAddr + abi('vcpu_info', w).off.time;
+      copyToGuest(
+        this,
+        this.timeAreaLo,
+        this.timeAreaHi,
+        mem.u8.subarray(at, at + abi('vcpu_time_info', w).size),
+      );
+    }
   }
 
   /** The roots hold a type reference (false for hand-built test domains that never pinned). */

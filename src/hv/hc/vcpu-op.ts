@@ -1,8 +1,9 @@
 /**
  * vcpu_op (Xen's do_vcpu_op, xen/common/domain.c): is_up, up, down, get_runstate_info,
- * register_runstate_memory_area, register_vcpu_info (map_vcpu_info), the singleshot and periodic
- * timers. initialise (bringing up a second vCPU), register_vcpu_time_memory_area, send_nmi and
- * get_physid are not implemented and answer -ENOSYS, as Xen's default for an unknown command.
+ * register_runstate_memory_area, register_vcpu_info (map_vcpu_info), register_vcpu_time_memory_area
+ * (a second copy of vcpu_time_info for the vDSO's pvclock), the singleshot and periodic timers.
+ * initialise (bringing up a second vCPU), send_nmi and get_physid are not implemented and answer
+ * -ENOSYS, as Xen's default for an unknown command.
  *
  * Xen's checks, in its order: a vCPU id the domain does not have is -ENOENT before anything
  * else; the singleshot timer ops act only on the calling vCPU (-EINVAL); a periodic timer
@@ -87,6 +88,31 @@ function registerRunstate(caller: PvVcpu, v: PvVcpu, a: HcArgs): number {
   return 0;
 }
 
+/** Xen's arch_do_vcpu_op VCPUOP_register_vcpu_time_memory_area: a null address removes the area. */
+function registerTimeArea(caller: PvVcpu, v: PvVcpu, a: HcArgs): number {
+  const w = caller.dom.width;
+  const l = abi('vcpu_register_time_memory_area', w);
+  if (!readArg(caller, a, l.size)) return -XEN.XEN_EFAULT;
+  const lo = view.getInt32(l.off['addr.p'], true);
+  const hi = w === 64 ? view.getInt32(l.off['addr.p'] + 4, true) : 0;
+  if (lo === 0 && hi === 0) {
+    v.timeAreaSet = false;
+    return 0;
+  }
+  // guest_handle_okay: the whole structure below the hypervisor's range.
+  const size = abi('vcpu_time_info', w).size;
+  const endLo = (lo >>> 0) + size - 1;
+  const endHi = w === 64 ? hi + (endLo > 0xffffffff ? 1 : 0) : 0;
+  const space = caller.dom.space;
+  if (space.contains(lo, hi) || space.contains(endLo | 0, endHi) || (w === 32 && endLo > 0xffffffff))
+    return -XEN.XEN_EFAULT;
+  v.timeAreaSet = true;
+  v.timeAreaLo = lo;
+  v.timeAreaHi = hi;
+  v.stampTime(caller.dom.now()); // force_update_vcpu_system_time
+  return 0;
+}
+
 export function vcpuOp(caller: PvVcpu, a: HcArgs): number {
   const d = caller.dom;
   const cmd = a.u32(0);
@@ -116,6 +142,8 @@ export function vcpuOp(caller: PvVcpu, a: HcArgs): number {
       return registerRunstate(caller, v, a);
     case XEN.VCPUOP_register_vcpu_info:
       return registerVcpuInfo(caller, v, a);
+    case XEN.VCPUOP_register_vcpu_time_memory_area:
+      return registerTimeArea(caller, v, a);
     case XEN.VCPUOP_set_periodic_timer: {
       const l = abi('vcpu_set_periodic_timer', w);
       if (!readArg(caller, a, l.size)) return -XEN.XEN_EFAULT;

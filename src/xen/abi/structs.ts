@@ -234,6 +234,10 @@ export const STRUCTS = {
     c: 'struct vcpu_register_runstate_memory_area',
     type: struct(f('addr', union(f('h', 'handle'), f('v', 'handle'), f('p', 'u64')))),
   },
+  vcpu_register_time_memory_area: {
+    c: 'struct vcpu_register_time_memory_area',
+    type: struct(f('addr', union(f('h', 'handle'), f('v', 'handle'), f('p', 'u64')))),
+  },
   vcpu_set_singleshot_timer: {
     c: 'struct vcpu_set_singleshot_timer',
     type: struct(f('timeout_abs_ns', 'u64'), f('flags', 'u32')),

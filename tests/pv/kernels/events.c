@@ -349,6 +349,20 @@ void kmain(start_info_t *start) {
   printf("register_runstate_memory_area: %ld, state %d, blocked time %s\n", r, area.state,
          area.time[RUNSTATE_blocked] == 0 ? "0" : "not 0");
 
+  /* register_vcpu_time_memory_area: a second copy of vcpu_time_info, kept up to date. */
+  static volatile struct vcpu_time_info tarea;
+  struct vcpu_register_time_memory_area ta;
+  ta.addr.p = 0;
+  ta.addr.v = (void *)(unsigned long)HYPERVISOR_VIRT_START;
+  printf("time area in the hypervisor's range: %ld\n", vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, &ta));
+  ta.addr.p = 0;
+  ta.addr.v = (struct vcpu_time_info *)&tarea;
+  r = vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, &ta);
+  printf("register_vcpu_time_memory_area: %ld, a copy of vcpu_info's: %s, tsc stable: %s\n", r,
+         yes(tarea.system_time == vi->time.system_time && tarea.tsc_timestamp == vi->time.tsc_timestamp &&
+             tarea.tsc_to_system_mul == vi->time.tsc_to_system_mul && tarea.version % 2 == 0 && tarea.version != 0),
+         yes(tarea.flags & XEN_PVCLOCK_TSC_STABLE_BIT));
+
   /* register_vcpu_info. */
   struct vcpu_register_vcpu_info rv = {.mfn = mfn_of(vipage), .offset = 4096 - 32};
   printf("register_vcpu_info: offset beyond the page %ld", vcpu_op(VCPUOP_register_vcpu_info, 0, &rv));
@@ -414,6 +428,15 @@ void kmain(start_info_t *start) {
          yes(after >= vi->time.system_time && after - vi->time.system_time < 100 * MS));
   printf("runstate area after the sleep: state %d, blocked time > 0 %s\n", area.state,
          yes(area.time[RUNSTATE_blocked] > 0 && area.time[RUNSTATE_blocked] != (uint64_t)-1));
+  printf("time area after the sleep: refreshed with vcpu_info %s\n",
+         yes(tarea.system_time == vi->time.system_time && tarea.system_time >= before));
+  ta.addr.p = 0;
+  r = vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, &ta);
+  uint64_t kept = tarea.system_time;
+  deadline = now_ns() + MS;
+  set_timer(deadline);
+  block();
+  printf("time area removed: %ld, left alone since %s\n", r, yes(tarea.system_time == kept && vi->time.system_time != kept));
 
   deadline = now_ns() + MS;
   r = poll_until(deadline, ipi);
