@@ -108,6 +108,27 @@ export class DomainMemory {
     return mfn;
   }
 
+  /**
+   * Take `2^order` released frames at an aligned run below frame `limit` (an allocation with
+   * address bits, as Xen's buddy allocator hands out naturally aligned chunks); the first frame,
+   * or -1 when no such run is free. The frames are the guest's again, their M2P still invalid.
+   */
+  reclaimRun(order: number, limit: number): number {
+    const n = 2 ** order;
+    const top = Math.min(limit, this.nrPages);
+    for (let first = 0; first + n <= top; first += n) {
+      let k = 0;
+      while (k < n && this.released[first + k] === 1) k++;
+      if (k < n) continue;
+      for (k = 0; k < n; k++) {
+        this.released[first + k] = 0;
+        this.free.splice(this.free.lastIndexOf(first + k), 1);
+      }
+      return first;
+    }
+    return -1;
+  }
+
   /** Byte offset in machine memory of guest frame pfn. */
   pfnAddr(pfn: number): number {
     return this.p2m[pfn] * PAGE;

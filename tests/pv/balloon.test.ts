@@ -28,8 +28,18 @@ for (const width of [64, 32] as const) {
       'X usable: yes',
       'populate beyond the maximum: 0',
       'increase beyond the maximum: 0',
+      'give Z back: 1',
+      // Nothing exchanged; the count written back.
+      `exchange mapped Y: ${-XEN.XEN_EINVAL}, exchanged 0`,
+      `exchange order 10: ${-XEN.XEN_EPERM}, exchanged 0`,
+      `exchange 1 for 2: ${-XEN.XEN_EINVAL}`,
+      `exchange below Z's frame: ${-XEN.XEN_ENOMEM}, exchanged 0, Y still ours: yes`,
+      "exchange Y: 0, exchanged 1, new frame is Z's: yes, M2P moved: yes, reservation kept: yes",
+      `map Y's old frame: ${-XEN.XEN_EINVAL}`,
+      'map Y to the new frame: 0, reads zero: yes',
+      `add_to_physmap: ${-XEN.XEN_EACCES}`,
       '',
     ]);
-    assert.equal(r.built.dom.memory.totPages, r.built.dom.memory.nrPages);
+    assert.equal(r.built.dom.memory.totPages, r.built.dom.memory.nrPages - 1); // Z stays given back
   });
 }

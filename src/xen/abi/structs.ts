@@ -174,6 +174,32 @@ export const STRUCTS = {
       f('domid', 'u16'),
     ),
   },
+  xen_memory_exchange: {
+    c: 'struct xen_memory_exchange',
+    type: struct(
+      f(
+        'in',
+        struct(
+          f('extent_start', 'handle'),
+          f('nr_extents', 'ulong'),
+          f('extent_order', 'u32'),
+          f('mem_flags', 'u32'),
+          f('domid', 'u16'),
+        ),
+      ),
+      f(
+        'out',
+        struct(
+          f('extent_start', 'handle'),
+          f('nr_extents', 'ulong'),
+          f('extent_order', 'u32'),
+          f('mem_flags', 'u32'),
+          f('domid', 'u16'),
+        ),
+      ),
+      f('nr_exchanged', 'ulong'),
+    ),
+  },
   xen_add_to_physmap: {
     c: 'struct xen_add_to_physmap',
     type: struct(
