@@ -31,6 +31,13 @@ const POLICY = new Map<number, Leaf>([
   [0x80000008, [0x3028, 0, 0, 0]], // 40 physical, 48 virtual address bits
 ]);
 
-export function cpuidLeaf(leaf: number): Leaf {
-  return POLICY.get(leaf >>> 0) ?? [0, 0, 0, 0];
+/**
+ * The leaf a guest of `width` sees. A 32-bit PV guest is not shown long mode, nor SYSCALL on our
+ * Intel identity (Xen's recalculate_cpuid_policy: Intel CPUs have no SYSCALL in compatibility mode).
+ */
+export function cpuidLeaf(leaf: number, width: 32 | 64): Leaf {
+  const l = POLICY.get(leaf >>> 0);
+  if (l === undefined) return [0, 0, 0, 0];
+  if (width === 32 && leaf >>> 0 === 0x80000001) return [l[0], l[1], l[2], l[3] & ~((1 << 29) | (1 << 11))];
+  return l;
 }

@@ -200,7 +200,7 @@ export class PvHooks implements CpuHooks {
   }
 
   cpuid(c: Cpu, leaf: number): void {
-    const [a, b, cc, d] = cpuidLeaf(leaf);
+    const [a, b, cc, d] = cpuidLeaf(leaf, this.v.dom.width);
     c.setCpuid(a, b, cc, d);
   }
 

@@ -34,6 +34,11 @@ for (const width of [64, 32] as const) {
       'misc_enable: 0:00801801',
       'wrmsr ucode_rev 0: vector 999 error 0',
       'wrmsr ucode_rev 1: vector 13 error 0',
+      'cpuid 1 hides: apic 1 mtrr 1 mce 1 mca 1 pse36 1 acpi 1 tm 1 pbe 1 ds 1',
+      'cpuid 1 hides: x2apic 1 vmx 1 smx 1 monitor 1 pcid 1 tsc_deadline 1 est 1; hypervisor bit 1',
+      'cpuid 7 hides: invpcid 1 rtm 1 hle 1',
+      // A 32-bit PV guest sees neither long mode nor (on an Intel CPU) SYSCALL, as under Xen.
+      `cpuid 0x80000001 hides: svm 1; long mode ${width === 64 ? 1 : 0}, syscall ${width === 64 ? 1 : 0}`,
       '',
     ]);
   });

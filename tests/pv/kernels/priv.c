@@ -3,7 +3,9 @@
  * through set_debugreg/get_debugreg (defaults, a guest address, refusals: a hypervisor address,
  * an I/O breakpoint, a 64-bit DR7, an unknown register); port I/O, cli and sti, which raise #GP
  * until physdev_op set_iopl raises the virtual IOPL and are then emulated (reads all ones); the
- * MSRs Linux touches early (IA32_MISC_ENABLE, the microcode revision).
+ * MSRs Linux touches early (IA32_MISC_ENABLE, the microcode revision); the CPUID policy, which
+ * hides what a PV guest must not use (local APIC, x2APIC, MTRR, MCE/MCA, VMX/SVM, MONITOR/MWAIT,
+ * PCID, INVPCID, TSC deadline, XSAVE unless implemented) and sets the hypervisor bit.
  */
 #include "pv.h"
 #include "trap.h"
@@ -71,5 +73,19 @@ void kmain(start_info_t *start) {
   SHOW("wrmsr ucode_rev 0");
   CATCH("mov $0x8b, %%ecx; mov $1, %%eax; xor %%edx, %%edx; wrmsr");
   SHOW("wrmsr ucode_rev 1");
+
+  unsigned a, b, c, d;
+  asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+  printf("cpuid 1 hides: apic %d mtrr %d mce %d mca %d pse36 %d acpi %d tm %d pbe %d ds %d\n", !(d & 1 << 9),
+         !(d & 1 << 12), !(d & 1 << 7), !(d & 1 << 14), !(d & 1 << 17), !(d & 1 << 22), !(d & 1 << 29), !(d & 1u << 31),
+         !(d & 1 << 21));
+  printf("cpuid 1 hides: x2apic %d vmx %d smx %d monitor %d pcid %d tsc_deadline %d est %d; hypervisor bit %d\n",
+         !(c & 1 << 21), !(c & 1 << 5), !(c & 1 << 6), !(c & 1 << 3), !(c & 1 << 17), !(c & 1 << 24), !(c & 1 << 7),
+         !!(c & 1u << 31));
+  asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+  printf("cpuid 7 hides: invpcid %d rtm %d hle %d\n", !(b & 1 << 10), !(b & 1 << 11), !(b & 1 << 4));
+  asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000001), "c"(0));
+  printf("cpuid 0x80000001 hides: svm %d; long mode %d, syscall %d\n", !(c & 1 << 2), !!(d & 1 << 29),
+         !!(d & 1 << 11));
   shutdown(SHUTDOWN_poweroff);
 }
