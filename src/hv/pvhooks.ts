@@ -23,7 +23,7 @@
 import type { Cpu } from '../cpu/cpu.js';
 import { EV_FAULT, EV_INT1, EV_INT3, EV_INTO, EV_SOFT_INT, type CpuHooks } from '../cpu/hooks.js';
 import { D } from '../cpu/decode/record.js';
-import { S } from '../cpu/state/layout.js';
+import { CR0_TS, S } from '../cpu/state/layout.js';
 import { hex64 } from '../lib/u64.js';
 import { XEN } from '../xen/abi/constants.js';
 import { abi } from '../xen/abi/structs.js';
@@ -107,6 +107,8 @@ export class PvHooks implements CpuHooks {
           }
         }
         if (vector === 6 && kernel && this.forcedCpuid()) return;
+        // Xen's do_device_not_available: the guest's TS is cleared as its #NM is delivered.
+        if (vector === 7) c.s[S.CR0] &= ~CR0_TS;
         if (vector === 13 && err === 0 && kernel && emulatePrivOp(v)) return;
         if (
           vector === 14 &&

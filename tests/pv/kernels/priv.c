@@ -5,7 +5,9 @@
  * until physdev_op set_iopl raises the virtual IOPL and are then emulated (reads all ones); the
  * MSRs Linux touches early (IA32_MISC_ENABLE, the microcode revision); the CPUID policy, which
  * hides what a PV guest must not use (local APIC, x2APIC, MTRR, MCE/MCA, VMX/SVM, MONITOR/MWAIT,
- * PCID, INVPCID, TSC deadline, XSAVE unless implemented) and sets the hypervisor bit.
+ * PCID, INVPCID, TSC deadline, XSAVE unless implemented) and sets the hypervisor bit; lazy FPU
+ * switching: fpu_taskswitch sets TS, the next FPU instruction raises #NM and Xen clears TS as it
+ * delivers it; clts (emulated) clears it too.
  */
 #include "pv.h"
 #include "trap.h"
@@ -17,6 +19,8 @@ static char shpage[4096] __attribute__((aligned(4096)));
 
 TRAP_STUB(13, 1)
 extern char trap_13[];
+TRAP_STUB(7, 0)
+extern char trap_7[];
 static unsigned long watched;
 
 static long setdr(int reg, unsigned long v) { return HYPERCALL3(__HYPERVISOR_set_debugreg, reg, v, 0); }
@@ -31,7 +35,8 @@ static long iopl(unsigned level) {
 void kmain(start_info_t *start) {
   si = start;
   shared_info_t *sh = map_shared_info(shpage);
-  trap_info_t table[2] = {{13, 0, FLAT_KERNEL_CS, (unsigned long)trap_13}, {0, 0, 0, 0}};
+  trap_info_t table[3] = {
+      {13, 0, FLAT_KERNEL_CS, (unsigned long)trap_13}, {7, 0, FLAT_KERNEL_CS, (unsigned long)trap_7}, {0, 0, 0, 0}};
   HYPERCALL3(__HYPERVISOR_set_trap_table, table, 0, 0);
   printf("dr6 %lx dr7 %lx\n", getdr(6), getdr(7));
   long r = setdr(0, (unsigned long)&watched);
@@ -73,6 +78,15 @@ void kmain(start_info_t *start) {
   SHOW("wrmsr ucode_rev 0");
   CATCH("mov $0x8b, %%ecx; mov $1, %%eax; xor %%edx, %%edx; wrmsr");
   SHOW("wrmsr ucode_rev 1");
+
+  HYPERCALL3(__HYPERVISOR_fpu_taskswitch, 1, 0, 0);
+  CATCH("fwait");
+  SHOW("fpu_taskswitch 1, fwait");
+  CATCH("fwait");
+  SHOW("fwait again (TS cleared by the #NM)");
+  HYPERCALL3(__HYPERVISOR_fpu_taskswitch, 1, 0, 0);
+  CATCH("clts; fwait");
+  SHOW("fpu_taskswitch 1, clts, fwait");
 
   unsigned a, b, c, d;
   asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
