@@ -85,3 +85,24 @@ export function loadGuestSegment(v: PvVcpu, sr: number, sel: number, cpl: number
   if (sr === CS) v.cpu.setCpl(rpl);
   return true;
 }
+
+/**
+ * The base a data-segment load of `sel` (RPL 3) into a 64-bit guest's user GS would give, checked
+ * as `mov sel, %gs` checks it (Xen performs that load for SEGBASE_GS_USER_SEL): a flat
+ * selector's base is 0; another must name a present data or readable code segment of DPL 3 in
+ * the vCPU's GDT or LDT (its accessed bit is set). -1 when the load would fault.
+ */
+export function userDataSegmentBase(v: PvVcpu, sel: number): number {
+  const e = FLAT64.get(sel & 0xffff);
+  if (e !== undefined) return e[0] ? -1 : 0;
+  const t = v.desc;
+  if (!t.read(sel)) return -1;
+  D.lo = t.dLo;
+  D.hi = t.dHi;
+  const attr = descAttr(D);
+  if (!(attr & A_S) || !(attr & A_P)) return -1;
+  if ((attr & (A_CODE | A_RW)) === A_CODE) return -1; // execute-only code
+  if (((attr >>> 5) & 3) !== 3 && !(attr & A_CODE && attr & A_DC)) return -1;
+  t.markAccessed(t.dAt);
+  return descBase(D) >>> 0;
+}

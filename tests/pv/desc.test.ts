@@ -30,6 +30,13 @@ for (const width of [64, 32] as const) {
       'write to the GDT: vector 14 error 3',
       'update_descriptor TLS entry: 0',
       'fs from the TLS entry reads 600dbeef',
+      // set_segment_base exists for 64-bit guests only.
+      ...(width === 64
+        ? [
+            'gs user sel from the TLS entry: 0, selector 13, user base 0:3000',
+            'gs user sel beyond the GDT: 0, selector 0, user base 0:0',
+          ]
+        : []),
       `DPL 0 data: 0, stored DPL ${krpl}`,
       // 32-bit: a base-0 segment reaching past 0xf5800000 is extended to 4 GiB (Xen's fixup).
       `base 0 limit 0xf67ff pages: 0, stored limit ${w64 ? 'f67ff' : 'fffff'}`,

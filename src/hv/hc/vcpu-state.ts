@@ -7,7 +7,8 @@
  */
 import { XEN, XEN64 } from '../../xen/abi/constants.js';
 import { abi } from '../../xen/abi/structs.js';
-import { FS, GS, S, SEG_BASE, SEG_BASE_HI, segSlot } from '../../cpu/state/layout.js';
+import { FS, GS, S, SEG_BASE, SEG_BASE_HI, SEG_SEL, segSlot } from '../../cpu/state/layout.js';
+import { userDataSegmentBase } from '../segments.js';
 import { copyFromGuest } from '../guestmem.js';
 import type { HcArgs } from '../hypercall.js';
 import type { PvVcpu } from '../vcpu.js';
@@ -201,8 +202,22 @@ export function setSegmentBase(v: PvVcpu, a: HcArgs): number {
       s[segSlot(GS, SEG_BASE)] = lo;
       s[segSlot(GS, SEG_BASE_HI)] = hi;
       return 0;
-    case XEN64.SEGBASE_GS_USER_SEL:
-      return -XEN.XEN_ENOSYS; // needs the guest's GDT/LDT (set_gdt): not yet
+    case XEN64.SEGBASE_GS_USER_SEL: {
+      // Xen loads the user %gs from the guest's GDT/LDT (RPL forced to 3 for a non-null
+      // selector) and caches the resulting base as the inactive user GS base; a load that
+      // faults leaves selector and base null. Never an error: Linux BUG()s on one.
+      let sel = lo & 0xffff;
+      if (sel > 3) sel |= 3;
+      let base = sel > 3 ? userDataSegmentBase(v, sel) : 0;
+      if (base < 0) {
+        sel = 0;
+        base = 0;
+      }
+      s[segSlot(GS, SEG_SEL)] = sel;
+      s[S.MSR_KGSBASE] = base | 0;
+      s[S.MSR_KGSBASE + 1] = 0;
+      return 0;
+    }
     default:
       return EINVAL;
   }

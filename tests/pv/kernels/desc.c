@@ -143,6 +143,17 @@ void kmain(start_info_t *start) {
   uint64_t tls = desc(0x3000, 0xfffff, ACC(KRPL, DATA_RW) | 1, FLAGS_DATA);
   printf("update_descriptor TLS entry: %ld\n", update_descriptor(maddr(&gdt[2]), tls));
   printf("fs from the TLS entry reads %x\n", read_via_fs(16 | KRPL, 0x3000));
+#ifdef __x86_64__
+  /* set_segment_base(GS_USER_SEL): the user %gs loaded from the GDT, its base the inactive one. */
+  unsigned lo, hi;
+  unsigned short gs;
+  long g = HYPERCALL3(__HYPERVISOR_set_segment_base, SEGBASE_GS_USER_SEL, 16, 0);
+  asm volatile("rdmsr; mov %%gs, %2" : "=a"(lo), "=d"(hi), "=r"(gs) : "c"(0xc0000102));
+  printf("gs user sel from the TLS entry: %ld, selector %x, user base %x:%x\n", g, gs, hi, lo);
+  g = HYPERCALL3(__HYPERVISOR_set_segment_base, SEGBASE_GS_USER_SEL, 0x7ff8, 0);
+  asm volatile("rdmsr; mov %%gs, %2" : "=a"(lo), "=d"(hi), "=r"(gs) : "c"(0xc0000102));
+  printf("gs user sel beyond the GDT: %ld, selector %x, user base %x:%x\n", g, gs, hi, lo);
+#endif
 
   /* What update_descriptor fixes up or refuses (entry 5, empty). */
   uint64_t ma5 = maddr(&gdt[5]);
