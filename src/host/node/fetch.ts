@@ -15,6 +15,8 @@ export interface DebianGuest {
   version: string;
   config: string;
   busybox: string;
+  /** The kernel's module tree, /lib/modules/<version>. */
+  modules: string;
 }
 
 function run(cmd: string, args: string[], cwd?: string): string {
@@ -74,5 +76,6 @@ export function fetchDebianGuest(
     version,
     config: join(boot, `config-${version}`),
     busybox: join(dir, 'root', 'bin', 'busybox'),
+    modules: join(dir, 'root', 'lib', 'modules', version),
   };
 }
