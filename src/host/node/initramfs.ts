@@ -251,7 +251,11 @@ export function buildInitramfs(
     `building the initramfs (busybox, ${inputs.applets.length} applets, ${inputs.moduleFiles.length} module files)...`,
   );
   mkdirSync(dir, { recursive: true });
-  for (const f of readdirSync(dir)) if (f.startsWith(prefix)) rmSync(join(dir, f), { force: true });
+  // Older builds of this kind go; a build of the same inputs by another process at the same time
+  // has this very name, and other processes' temporary files are theirs.
+  for (const f of readdirSync(dir))
+    if (f.startsWith(prefix) && !f.endsWith('.tmp') && join(dir, f) !== path)
+      rmSync(join(dir, f), { force: true });
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, packInitramfs(inputs));
   renameSync(tmp, path);
