@@ -167,6 +167,8 @@ export async function inspectRamdisk(bytes: Uint8Array): Promise<RamdiskInfo> {
     const format = cpioMagic(rest);
     if (format) {
       checkFormat(format, where);
+      // Linux takes a '0' as the start of an archive only at a multiple of 4 bytes.
+      if (at & 3) fail(`${where} is a cpio archive that does not start at a multiple of 4 bytes`);
       const l = listCpio(bytes, at);
       segments.push({
         offset: at,

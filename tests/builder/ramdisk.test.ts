@@ -107,6 +107,14 @@ test('ramdisk: random bytes, compressed text, an ELF, odc and cut archives are r
   const xz = compress('xz', ['--check=crc32'], CPIO);
   xz[40] ^= 0xff;
   await refused(xz, /xz-compressed, but does not decompress: the compressed data is corrupt/);
+  const early = writeCpio([{ path: 'kernel', kind: 'dir', perm: 0o755 }]);
+  const unaligned = new Uint8Array(early.length + 2 + CPIO.length);
+  unaligned.set(early);
+  unaligned.set(CPIO, early.length + 2);
+  await refused(
+    unaligned,
+    /the segment at offset \d+ is a cpio archive that does not start at a multiple of 4 bytes/,
+  );
   const tail = new Uint8Array(CPIO.length + 8);
   tail.set(CPIO);
   tail.set([1, 2, 3, 4, 5, 6, 7, 8], CPIO.length);
