@@ -22,13 +22,16 @@ export interface DebianGuest {
   modules: string;
 }
 
+/** apt (or dpkg) is not installed here: no use trying another apt command. */
+class MissingTool extends Error {}
+
 function run(cmd: string, args: string[], cwd?: string): string {
   try {
     return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     const err = e as { stderr?: string; code?: string };
     if (err.code === 'ENOENT')
-      throw new Error(
+      throw new MissingTool(
         `'${cmd}' is not installed: fetching Debian's packages needs apt (see README: other systems pass --kernel/--ramdisk)`,
       );
     const last = (err.stderr ?? '').trim().split('\n').pop() ?? '';
@@ -49,7 +52,8 @@ function fetchInto(dir: string, log: (s: string) => void): void {
   let image: string;
   try {
     image = depends('linux-image-cloud-amd64');
-  } catch {
+  } catch (e) {
+    if (e instanceof MissingTool) throw e;
     log('updating apt package lists (apt-get update)...');
     run('apt-get', ['update', '-qq']);
     image = depends('linux-image-cloud-amd64');
