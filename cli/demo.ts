@@ -1,7 +1,7 @@
 /**
  * `xenolith demo`: runs the embedded demo guest (cli/demo/mandel.c, an ASCII Mandelbrot set
  * computed with integer instructions) in a flat 64-bit machine and prints its output with the
- * instruction count and speed. This is the main job until the hypervisor boots Linux.
+ * instruction count and speed: the CPU on its own, with no hypervisor and no Linux.
  */
 import { createFlatMachine } from '../src/cpu/flat.js';
 import { DEMO_IMAGE_BASE64 } from './demo/image.js';

@@ -7,10 +7,10 @@
 import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
 import { runBare } from './bare.js';
-import { inspect, runKernel } from './run.js';
+import { inspect, runKernel, type RunOptions } from './run.js';
+import { printInitramfs, runDebian } from './debian.js';
 import { fetchDebianGuest } from '../src/host/node/fetch.js';
-import { fileURLToPath } from 'node:url';
-import { dirname, resolve } from 'node:path';
+import { CACHE_ROOT } from '../src/host/node/cache.js';
 
 interface Command {
   name: string;
@@ -57,47 +57,52 @@ const COMMANDS: Command[] = [
     },
   },
   {
+    name: 'debian',
+    usage:
+      'xenolith debian [--cmdline STR] [--memory MiB] [--budget N] [--trace hypercalls] [--stats] [--verbose]',
+    summary:
+      'what `npm start` runs: fetch (once, with apt-get download, cached under .cache/guest/) Debian\'s linux-image-cloud-amd64 and busybox-static, build (once, cached under .cache/initramfs/) a busybox initramfs with the kernel\'s Xen modules, and boot the kernel with it and "console=hvc0" (plus --cmdline), its console on this terminal as `xl console` (Ctrl-] leaves and ends the domain). Exiting the shell powers off. Options and exit status as `xenolith run`; memory defaults to 256 MiB',
+    run(args) {
+      const { values } = parseArgs({
+        args,
+        options: { ...RUN_OPTIONS, cmdline: { type: 'string', default: '' } },
+      });
+      return runDebian(runOptions(values));
+    },
+  },
+  {
+    name: 'initramfs',
+    usage: 'xenolith initramfs [--init FILE]',
+    summary:
+      "build (once, cached under .cache/initramfs/) the busybox initramfs `xenolith debian` boots, from Debian's packages (fetched as `xenolith fetch` does), and print its path; --init FILE puts that script at /init instead of the shell. The archive is a gzip-compressed newc cpio: busybox-static with its applets, /init, /dev/console, and the kernel's Xen modules with modules.dep under /lib/modules/VERSION/",
+    run(args) {
+      const { values } = parseArgs({ args, options: { init: { type: 'string' } } });
+      return printInitramfs(values.init);
+    },
+  },
+  {
     name: 'run',
     usage:
       'xenolith run --kernel FILE [--ramdisk FILE] [--cmdline STR] [--memory MiB] [--system-map FILE] [--budget N] [--trace hypercalls] [--stats] [--verbose]',
     summary:
-      'boot a Xen PV kernel (ELF, or bzImage compressed with gzip, bzip2, lzma, xz, lzo, lz4 or zstd; 64-bit, or 32-bit PAE) in a domain with its console on this terminal (Ctrl-] leaves). Memory defaults to 256 MiB. Exit status: 0 poweroff, 3 crash, 4 reboot, 5 suspend, 6 watchdog, 7 soft reset, 8 --budget instructions ran out, 9 the guest waits for input after stdin ended, 1 host error, 2 usage. --trace hypercalls prints every hypercall with decoded arguments and result on stderr; --stats prints the hypervisor counters on exit',
+      'boot a Xen PV kernel (ELF, or bzImage compressed with gzip, bzip2, lzma, xz, lzo, lz4 or zstd; 64-bit, or 32-bit PAE) in a domain with its console on this terminal (Ctrl-] leaves). The ramdisk must be an initramfs Linux can unpack (a newc cpio archive, plain or compressed; checked before booting). Memory defaults to 256 MiB. Exit status: 0 poweroff, 3 crash, 4 reboot, 5 suspend, 6 watchdog, 7 soft reset, 8 --budget instructions ran out, 9 the guest waits for input after stdin ended, 1 host error, 2 usage. --trace hypercalls prints every hypercall with decoded arguments and result on stderr; --stats prints the hypervisor counters on exit',
     run(args) {
       const { values } = parseArgs({
         args,
         options: {
+          ...RUN_OPTIONS,
           kernel: { type: 'string' },
           ramdisk: { type: 'string' },
           cmdline: { type: 'string', default: '' },
-          memory: { type: 'string', default: '256' },
           'system-map': { type: 'string' },
-          budget: { type: 'string', default: '0' },
-          verbose: { type: 'boolean', default: false },
-          trace: { type: 'string' },
-          stats: { type: 'boolean', default: false },
         },
       });
       if (!values.kernel) throw new UsageError('--kernel FILE is required');
-      if (values.trace !== undefined && values.trace !== 'hypercalls')
-        throw new UsageError(`--trace knows 'hypercalls', not '${values.trace}'`);
-      const memoryMiB = Number(values.memory);
-      if (!Number.isInteger(memoryMiB) || memoryMiB < 16 || memoryMiB > 1536)
-        throw new UsageError(
-          `--memory must be a whole number of MiB from 16 to 1536, not '${values.memory}'`,
-        );
-      const budget = Number(values.budget);
-      if (!Number.isInteger(budget) || budget < 0)
-        throw new UsageError(`--budget must be a non-negative integer, not '${values.budget}'`);
       return runKernel({
+        ...runOptions(values),
         kernel: values.kernel,
         ramdisk: values.ramdisk,
-        cmdline: values.cmdline,
-        memoryMiB,
         systemMap: values['system-map'],
-        budget,
-        verbose: values.verbose ?? false,
-        traceHypercalls: values.trace === 'hypercalls',
-        stats: values.stats ?? false,
       });
     },
   },
@@ -117,7 +122,7 @@ const COMMANDS: Command[] = [
     summary:
       "download and cache (once, under .cache/guest/) Debian's linux-image-cloud-amd64 and busybox-static with apt-get download, and print the kernel's path",
     run() {
-      const g = fetchDebianGuest(resolve(dirname(fileURLToPath(import.meta.url)), '../../.cache'));
+      const g = fetchDebianGuest(CACHE_ROOT);
       console.log(g.kernel);
       return 0;
     },
@@ -137,13 +142,48 @@ const COMMANDS: Command[] = [
 
 class UsageError extends Error {}
 
+/** The options `run` and `debian` share. */
+const RUN_OPTIONS = {
+  memory: { type: 'string', default: '256' },
+  budget: { type: 'string', default: '0' },
+  verbose: { type: 'boolean', default: false },
+  trace: { type: 'string' },
+  stats: { type: 'boolean', default: false },
+} as const;
+
+function runOptions(values: {
+  memory: string;
+  budget: string;
+  verbose?: boolean;
+  trace?: string;
+  stats?: boolean;
+  cmdline: string;
+}): Omit<RunOptions, 'kernel'> {
+  if (values.trace !== undefined && values.trace !== 'hypercalls')
+    throw new UsageError(`--trace knows 'hypercalls', not '${values.trace}'`);
+  const memoryMiB = Number(values.memory);
+  if (!Number.isInteger(memoryMiB) || memoryMiB < 16 || memoryMiB > 1536)
+    throw new UsageError(`--memory must be a whole number of MiB from 16 to 1536, not '${values.memory}'`);
+  const budget = Number(values.budget);
+  if (!Number.isInteger(budget) || budget < 0)
+    throw new UsageError(`--budget must be a non-negative integer, not '${values.budget}'`);
+  return {
+    cmdline: values.cmdline,
+    memoryMiB,
+    budget,
+    verbose: values.verbose ?? false,
+    traceHypercalls: values.trace === 'hypercalls',
+    stats: values.stats ?? false,
+  };
+}
+
 function find(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name);
 }
 
 function printHelp(): void {
   console.log('usage: xenolith COMMAND [OPTIONS]\n\nCommands:');
-  for (const c of COMMANDS) console.log(`  ${c.name.padEnd(8)} ${c.summary}`);
+  for (const c of COMMANDS) console.log(`  ${c.name.padEnd(9)} ${c.summary}`);
   console.log("\nRun 'xenolith help COMMAND' for a command's options.");
 }
 

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { buildDomain } from '../src/builder/build.js';
 import { loadKernel, type KernelImage } from '../src/builder/image.js';
 import { FEATURE_NAMES } from '../src/builder/notes.js';
+import { inspectRamdisk } from '../src/builder/ramdisk.js';
 import { SymbolTable } from '../src/hv/symbols.js';
 import { formatStats } from '../src/hv/stats.js';
 import { hostMs } from '../src/hv/time.js';
@@ -84,9 +85,21 @@ export interface RunOptions {
   stats?: boolean;
 }
 
+/** Read a ramdisk and check that Linux can unpack it as an initramfs (ramdisk.ts). */
+async function loadRamdisk(path: string): Promise<Uint8Array> {
+  const bytes = readInput(path, 'ramdisk');
+  try {
+    await inspectRamdisk(bytes);
+  } catch (e) {
+    if (e instanceof Error && e.name === 'ImageError') throw new Error(`${path}: ${e.message}`);
+    throw e;
+  }
+  return bytes;
+}
+
 export async function runKernel(o: RunOptions): Promise<number> {
   const k = await load(o.kernel);
-  const ramdisk = o.ramdisk ? readInput(o.ramdisk, 'ramdisk') : undefined;
+  const ramdisk = o.ramdisk ? await loadRamdisk(o.ramdisk) : undefined;
   let built;
   try {
     built = buildDomain(k, {

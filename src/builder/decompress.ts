@@ -121,6 +121,7 @@ function lzmaAlone(d: Uint8Array, size: number): Uint8Array {
 /** The parts of WHATWG streams the xz decoder needs (the core is compiled without DOM types). */
 interface StreamReader {
   read(): Promise<{ done: boolean; value: Uint8Array }>;
+  cancel(): Promise<void>;
 }
 interface Stream {
   getReader(): StreamReader;
@@ -135,7 +136,15 @@ async function unxz(d: Uint8Array): Promise<Uint8Array> {
   return needsOwnFilters(d) ? unxzFiltered(d, unxzLib, MAX_OUTPUT) : unxzLib(d);
 }
 
-async function unxzLib(d: Uint8Array): Promise<Uint8Array> {
+/**
+ * The first `want` bytes (or more; fewer only when the stream is shorter) of an xz stream with
+ * LZMA2 only, the way initramfs archives are compressed (ramdisk.ts checks their head).
+ */
+export async function unxzHead(d: Uint8Array, want: number): Promise<Uint8Array> {
+  return needsOwnFilters(d) ? unxzFiltered(d, unxzLib, MAX_OUTPUT) : unxzLib(d, want);
+}
+
+async function unxzLib(d: Uint8Array, stopAfter = Infinity): Promise<Uint8Array> {
   const Readable = (globalThis as unknown as { ReadableStream?: StreamCtor }).ReadableStream;
   if (!Readable) return fail('xz: this JavaScript runtime has no ReadableStream');
   type XzModule = { XzReadableStream?: new (s: Stream) => Stream; default?: XzModule };
@@ -162,6 +171,10 @@ async function unxzLib(d: Uint8Array): Promise<Uint8Array> {
     total += value.length;
     if (total > MAX_OUTPUT) fail('xz: output larger than 512 MiB');
     parts.push(value);
+    if (total >= stopAfter) {
+      await reader.cancel().catch(() => {});
+      break;
+    }
   }
   const out = new Uint8Array(total);
   let at = 0;

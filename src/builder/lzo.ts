@@ -21,8 +21,11 @@ export function isLzop(b: Uint8Array): boolean {
   return MAGIC.every((m, i) => b[i] === m);
 }
 
-/** Decompress an lzop file into `out` (sized from the kernel's appended length); returns bytes written. */
-export function unlzop(b: Uint8Array, out: Uint8Array): number {
+/**
+ * Decompress an lzop file into `out` (sized from the kernel's appended length); returns bytes
+ * written. With `head`, stop before the first block that does not fit in `out` (a file's head).
+ */
+export function unlzop(b: Uint8Array, out: Uint8Array, head = false): number {
   let p = MAGIC.length;
   const need = (n: number): void => {
     if (p + n > b.length) fail('lzo: stream truncated');
@@ -67,6 +70,7 @@ export function unlzop(b: Uint8Array, out: Uint8Array): number {
       if (flags & F_CRC32_C) u32();
     }
     need(srcLen);
+    if (head && op + dstLen > out.length) return op;
     if (op + dstLen > out.length) fail('lzo: output larger than the size the image states');
     if (srcLen > dstLen) fail(`lzo: block of ${srcLen} bytes for ${dstLen} bytes of output`);
     if (srcLen === dstLen) out.set(b.subarray(p, p + srcLen), op);

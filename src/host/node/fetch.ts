@@ -4,10 +4,13 @@
  * versioned linux-image-*-cloud-amd64 package) and busybox-static, each unpacked with dpkg-deb.
  * Progress goes to stderr as one line per step.
  *
- * Invariant: a finished fetch leaves a `ready` marker; a half-finished one is redone, never used.
+ * Invariants: a finished fetch leaves a `ready` marker; a half-finished one is redone, never used.
+ * One process fetches at a time (test files run in parallel): a lock directory beside the cache
+ * (.cache/guest.lock, made atomically) is held while fetching; others wait for it, and a lock
+ * older than LOCK_STALE_MS (its holder died) is broken.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface DebianGuest {
@@ -15,7 +18,12 @@ export interface DebianGuest {
   version: string;
   config: string;
   busybox: string;
+  /** The kernel's module tree, /lib/modules/<version>. */
+  modules: string;
 }
+
+/** apt (or dpkg) is not installed here: no use trying another apt command. */
+class MissingTool extends Error {}
 
 function run(cmd: string, args: string[], cwd?: string): string {
   try {
@@ -23,7 +31,7 @@ function run(cmd: string, args: string[], cwd?: string): string {
   } catch (e) {
     const err = e as { stderr?: string; code?: string };
     if (err.code === 'ENOENT')
-      throw new Error(
+      throw new MissingTool(
         `'${cmd}' is not installed: fetching Debian's packages needs apt (see README: other systems pass --kernel/--ramdisk)`,
       );
     const last = (err.stderr ?? '').trim().split('\n').pop() ?? '';
@@ -38,6 +46,60 @@ function depends(pkg: string): string {
   return m[1];
 }
 
+function fetchInto(dir: string, log: (s: string) => void): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  let image: string;
+  try {
+    image = depends('linux-image-cloud-amd64');
+  } catch (e) {
+    if (e instanceof MissingTool) throw e;
+    log('updating apt package lists (apt-get update)...');
+    run('apt-get', ['update', '-qq']);
+    image = depends('linux-image-cloud-amd64');
+  }
+  for (const pkg of [image, 'busybox-static']) {
+    log(`downloading ${pkg} (apt-get download)...`);
+    run('apt-get', ['download', '-q', pkg], dir);
+  }
+  for (const deb of readdirSync(dir).filter((f) => f.endsWith('.deb'))) {
+    log(`unpacking ${deb}...`);
+    run('dpkg-deb', ['-x', deb, 'root'], dir);
+  }
+  writeFileSync(join(dir, 'ready'), `${image}\n`);
+}
+
+const LOCK_STALE_MS = 10 * 60_000;
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Run `f` holding the lock directory `lock`. */
+function withLock<T>(lock: string, f: () => T): T {
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let age = 0;
+      try {
+        age = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue; // released meanwhile
+      }
+      if (age > LOCK_STALE_MS) rmSync(lock, { recursive: true, force: true });
+      else sleepMs(250);
+    }
+  }
+  try {
+    return f();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 export function fetchDebianGuest(
   cacheRoot: string,
   log: (s: string) => void = (s) => process.stderr.write(`${s}\n`),
@@ -45,25 +107,10 @@ export function fetchDebianGuest(
   const dir = join(cacheRoot, 'guest');
   const ready = join(dir, 'ready');
   if (!existsSync(ready)) {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    let image: string;
-    try {
-      image = depends('linux-image-cloud-amd64');
-    } catch {
-      log('updating apt package lists (apt-get update)...');
-      run('apt-get', ['update', '-qq']);
-      image = depends('linux-image-cloud-amd64');
-    }
-    for (const pkg of [image, 'busybox-static']) {
-      log(`downloading ${pkg} (apt-get download)...`);
-      run('apt-get', ['download', '-q', pkg], dir);
-    }
-    for (const deb of readdirSync(dir).filter((f) => f.endsWith('.deb'))) {
-      log(`unpacking ${deb}...`);
-      run('dpkg-deb', ['-x', deb, 'root'], dir);
-    }
-    writeFileSync(ready, `${image}\n`);
+    mkdirSync(cacheRoot, { recursive: true });
+    withLock(`${dir}.lock`, () => {
+      if (!existsSync(ready)) fetchInto(dir, log); // else another process fetched it while we waited
+    });
   }
   const boot = join(dir, 'root', 'boot');
   const kernel = readdirSync(boot).find((f) => f.startsWith('vmlinuz-'));
@@ -74,5 +121,6 @@ export function fetchDebianGuest(
     version,
     config: join(boot, `config-${version}`),
     busybox: join(dir, 'root', 'bin', 'busybox'),
+    modules: join(dir, 'root', 'lib', 'modules', version),
   };
 }
