@@ -6,7 +6,9 @@
  * this order (public/xen.h "start of day" layout): the kernel, the ramdisk (module), the P2M list
  * (one word per PFN: its MFN), start_info, the xenstore ring page, the console ring page, the
  * bootstrap page tables (mapped read-only), the boot stack. It ends on a 4 MiB boundary with at
- * least 512 KiB to spare, all of it mapped. Machine frames are shuffled (DomainMemory), so a
+ * least 512 KiB to spare, all of it mapped. A 64-bit kernel that names INIT_P2M (Linux: 512 GiB)
+ * gets its P2M list mapped there instead, in frames after the boot stack (libxc's p2m_base), so
+ * the region after the kernel stays small enough for Linux's clean-up of it to cover it all. Machine frames are shuffled (DomainMemory), so a
  * P2M/M2P mix-up in the guest or here cannot hide.
  *
  * Invariants: every frame the builder writes is a guest frame (through the P2M); page-table
@@ -63,6 +65,8 @@ export interface Layout {
   ramdiskPages: number;
   p2mPfn: number;
   p2mPages: number;
+  /** Where the P2M list is mapped (start_info.mfn_list): after the kernel, or at INIT_P2M. */
+  p2mVirt: bigint;
   startInfoPfn: number;
   storePfn: number;
   consolePfn: number;
@@ -120,9 +124,17 @@ export function buildDomain(k: KernelImage, opts: BuildOptions): Built {
   const ramdiskPfn = next;
   const ramdiskPages = opts.ramdisk ? pagesOf(opts.ramdisk.length) : 0;
   next += ramdiskPages;
-  const p2mPfn = next;
+  // The P2M list: after the ramdisk, or, when a 64-bit kernel names INIT_P2M (a page-aligned
+  // address below VIRT_BASE, as Linux's 512 GiB), mapped there on its own and placed in frames
+  // after the boot stack, outside the kernel's mapping (libxc's p2m_base; start_info then gives
+  // first_p2m_pfn and nr_p2m_frames). 32-bit kernels always get it after the ramdisk, as libxc.
   const p2mPages = pagesOf(nrPages * word);
-  next += p2mPages;
+  const p2mVirt =
+    width === 64 && x.initP2m !== undefined && x.initP2m < x.virtBase && (x.initP2m & 0xfffn) === 0n
+      ? x.initP2m
+      : undefined;
+  let p2mPfn = next;
+  if (p2mVirt === undefined) next += p2mPages;
   const startInfoPfn = next++;
   const storePfn = next++;
   const consolePfn = next++;
@@ -132,11 +144,20 @@ export function buildDomain(k: KernelImage, opts: BuildOptions): Built {
   for (;;) {
     const used = ptPfn + ptPages + 1; // tables, then the stack page
     mapped = Math.ceil((used + 128) / FOUR_MIB_PAGES) * FOUR_MIB_PAGES; // >= 512 KiB spare
-    const need = tablesFor(width, x.virtBase, mapped);
+    const need =
+      tablesFor(width, x.virtBase, mapped) +
+      (p2mVirt === undefined ? 0 : tablesFor(width, p2mVirt, p2mPages) - 1);
     if (need <= ptPages) break;
     ptPages = need;
   }
   const stackPfn = ptPfn + ptPages;
+  if (p2mVirt !== undefined) {
+    p2mPfn = stackPfn + 1;
+    if (p2mPfn + p2mPages > nrPages) fail(`the P2M list does not fit in ${opts.memoryMiB} MiB`);
+    const p2mEnd = p2mVirt + BigInt(p2mPages) * 4096n;
+    if (p2mEnd > 0x800000000000n && p2mVirt < 0xffff880000000000n)
+      fail(`INIT_P2M 0x${p2mVirt.toString(16)} would map the P2M list over the hypervisor's range`);
+  }
   if (mapped > nrPages)
     fail(
       `the kernel and its boot data need ${Math.ceil((mapped * PAGE) / MiB)} MiB mapped; give the domain more memory than ${opts.memoryMiB} MiB`,
@@ -244,6 +265,19 @@ export function buildDomain(k: KernelImage, opts: BuildOptions): Built {
     view.setUint32(e + 4, Math.floor(mfn / 1048576), true);
   }
 
+  if (p2mVirt !== undefined) {
+    for (let i = 0; i < p2mPages; i++) {
+      const va = p2mVirt + BigInt(i) * 4096n;
+      let t = child(root, Number((va >> 39n) & 511n), upper);
+      t = child(t, Number((va >> 30n) & 511n), upper);
+      t = child(t, Number((va >> 21n) & 511n), upper);
+      const mfn = mem.mfn(p2mPfn + i);
+      const e = entry(t, Number((va >> 12n) & 511n));
+      view.setUint32(e, ((mfn % 1048576) * PAGE + (P | A | D | US | RW)) >>> 0, true);
+      view.setUint32(e + 4, Math.floor(mfn / 1048576), true);
+    }
+  }
+
   // Rings and their event channels.
   const con = new ConsoleBackend(mem.mem, mem.mfn(consolePfn), width, opts.console);
   const consolePort = dom.events.bindBackend({ notify: () => con.notify(), remotePort: 1 });
@@ -286,7 +320,12 @@ export function buildDomain(k: KernelImage, opts: BuildOptions): Built {
   view.setUint32(sBase + si.off['console.domU.evtchn'], consolePort, true);
   setVirt('pt_base', virt(ptPfn));
   setWord('nr_pt_frames', ptPages);
-  setVirt('mfn_list', virt(p2mPfn));
+  if (p2mVirt === undefined) setVirt('mfn_list', virt(p2mPfn));
+  else {
+    setVirt('mfn_list', p2mVirt);
+    setWord('first_p2m_pfn', p2mPfn);
+    setWord('nr_p2m_frames', p2mPages);
+  }
   if (opts.ramdisk) {
     setVirt('mod_start', virt(ramdiskPfn));
     setWord('mod_len', opts.ramdisk.length);
@@ -328,6 +367,7 @@ export function buildDomain(k: KernelImage, opts: BuildOptions): Built {
       ramdiskPages,
       p2mPfn,
       p2mPages,
+      p2mVirt: p2mVirt ?? virt(p2mPfn),
       startInfoPfn,
       storePfn,
       consolePfn,

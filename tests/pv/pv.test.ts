@@ -20,6 +20,11 @@ for (const width of [64, 32] as const) {
       'xen_version: 4.17',
       `unknown hypercall: -${XEN.XEN_ENOSYS}`,
       'p2m/m2p mismatches: 0, identity frames: few',
+      // 64-bit: mapped at INIT_P2M in frames after the boot stack (libxc's p2m_base); 32-bit:
+      // after the kernel, start_info's p2m frame fields zero.
+      width === 64
+        ? `mfn_list 8000000000, first_p2m_pfn ${r.built.layout.stackPfn + 1}, nr_p2m_frames 16`
+        : `mfn_list ${r.built.layout.p2mVirt.toString(16)}, first_p2m_pfn 0, nr_p2m_frames 0`,
       'hello through the console ring',
       'evtchn send: 0, consumed: yes',
       '',

@@ -22,6 +22,9 @@ void kmain(start_info_t *si) {
     if (p2m[pfn] == pfn) same++;
   }
   printf("p2m/m2p mismatches: %lu, identity frames: %s\n", bad, same < si->nr_pages / 2 ? "few" : "many");
+  /* Where the P2M list is (64-bit asks for INIT_P2M at 512 GiB) and the frames it occupies. */
+  printf("mfn_list %lx, first_p2m_pfn %lu, nr_p2m_frames %lu\n", si->mfn_list, (unsigned long)si->first_p2m_pfn,
+         (unsigned long)si->nr_p2m_frames);
 
   /* The console ring: machine frame -> pseudo-physical frame (M2P) -> virtual (VIRT_BASE + pfn). */
   unsigned long pfn = machine_to_phys_mapping[si->console.domU.mfn];

@@ -31,7 +31,10 @@
         ELFNOTE(XEN_ELFNOTE_ENTRY, WORD _start)
         ELFNOTE(XEN_ELFNOTE_HYPERCALL_PAGE, WORD hypercall_page)
         ELFNOTE(XEN_ELFNOTE_LOADER, .asciz "generic")
-#ifndef __x86_64__
+#ifdef __x86_64__
+        /* As Linux: the P2M list mapped at 512 GiB, apart from the kernel (32-bit: after it). */
+        ELFNOTE(XEN_ELFNOTE_INIT_P2M, .quad 0x8000000000)
+#else
         ELFNOTE(XEN_ELFNOTE_PAE_MODE, .asciz "yes")
 #endif
 
