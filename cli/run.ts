@@ -161,7 +161,8 @@ export async function runKernel(o: RunOptions): Promise<number> {
           if (due !== undefined) setTimeout(r, Math.max(0, due - hostMs()));
         });
         wake = undefined;
-        continue;
+        // On to run(): it fires the timers that are now due (waking the vCPU they are for),
+        // or returns at once if the wake was for nothing.
       }
       const n = o.budget > 0 ? Math.min(slice, o.budget - ran) : slice;
       if (n <= 0) break;

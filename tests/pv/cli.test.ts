@@ -92,6 +92,20 @@ test('run: stdin reaches the guest console; a guest waiting for input after stdi
   assert.match(w.stderr, /waits for console input and stdin has ended/);
 });
 
+test('run: a guest that sleeps until a timer (set_timer_op, singleshot, periodic, poll timeouts) is woken by it', () => {
+  // The `events` kernel blocks and polls on timers many times on the host clock; run must sleep
+  // until each deadline and then let the timer fire, whether or not console input can still come.
+  const k = buildPv('events', 64);
+  const r = spawnSync('node', [main, 'run', '--kernel', k, '--memory', '32'], {
+    encoding: 'utf8',
+    input: '',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, `${r.stderr}\n${r.stdout.slice(-500)}`);
+  assert.match(r.stdout, /^set_timer_op \+ block: 0 0, woke by the timer yes, early no$/m);
+  assert.match(r.stdout, /^poll with a timeout: 0, port pending no, early no$/m);
+});
+
 test('run --trace hypercalls: one decoded line per hypercall, multicall entries nested; --stats: the counters on exit', () => {
   const k = buildPv('mmu', 64);
   const r = xenolith('run', '--kernel', k, '--memory', '32', '--trace', 'hypercalls', '--stats');
