@@ -6,8 +6,8 @@
  * Image layout (Intel SDM vol. 1 table 10-2/10-3): 0 FCW, 2 FSW, 4 abridged FTW (one bit per
  * physical register, 1 = not empty), 6 FOP, 8 FIP (64-bit form: 8 bytes; else FIP 4, FCS 2),
  * 16 FDP (64-bit form: 8 bytes; else FDP 4, FDS 2), 24 MXCSR, 28 MXCSR_MASK, 32 + 16i ST(i) (10
- * bytes, stack order), 160 + 16i XMMi (16 registers in 64-bit mode, 8 otherwise). Bytes the
- * layout reserves (the 6 after each ST(i), 288..415 outside 64-bit mode, 416..511) are not written.
+ * bytes, stack order, then 6 zero bytes), 160 + 16i XMMi (16 registers in 64-bit mode, 8
+ * otherwise). The other reserved bytes (288..415 outside 64-bit mode, 416..511) are not written.
  *
  * Invariants: the operand must be 16-byte aligned (#GP(0)); fxrstor checks MXCSR against
  * MXCSR_MASK (#GP(0)) before changing any state; both take #NM with CR0.TS or CR0.EM set.
@@ -17,7 +17,7 @@
 import type { Cpu } from '../cpu.js';
 import { D, P_REXW } from '../decode/record.js';
 import { CR0_EM, CR0_TS, EXC_NM, S } from '../state/layout.js';
-import { fpuTop, MXCSR_MASK, sseAvail, tagFromRaw, TAG_EMPTY, writePhysRaw } from '../fpu/state.js';
+import { fcwValue, fpuTop, MXCSR_MASK, sseAvail, tagFromRaw, TAG_EMPTY, writePhysRaw } from '../fpu/state.js';
 import { memAddr } from '../fpu/operands.js';
 import { register, type Handler } from './registry.js';
 
@@ -53,6 +53,7 @@ export function fxsaveImage(c: Cpu, out: Uint8Array, off: number, wide: boolean,
     v.setInt32(32 + 16 * i, s[S.FPR_RAW + 3 * ph], true);
     v.setInt32(36 + 16 * i, s[S.FPR_RAW + 3 * ph + 1], true);
     v.setUint16(40 + 16 * i, s[S.FPR_RAW + 3 * ph + 2], true);
+    for (let k = 42; k < 48; k++) v.setUint8(16 * i + k, 0);
   }
   const n = regs16 ? 64 : 32;
   for (let i = 0; i < n; i++) v.setInt32(160 + 4 * i, s[S.XMM + i], true);
@@ -65,7 +66,7 @@ export function fxrstorImage(c: Cpu, src: Uint8Array, off: number, wide: boolean
   if (mxcsr & ~MXCSR_MASK) return false;
   const s = c.s;
   s[S.MXCSR] = mxcsr;
-  s[S.FPU_CW] = v.getUint16(0, true);
+  s[S.FPU_CW] = fcwValue(v.getUint16(0, true));
   s[S.FPU_SW] = v.getUint16(2, true);
   s[S.FPU_FOP] = v.getUint16(6, true) & 0x7ff;
   s[S.FPU_FIP] = v.getInt32(8, true);

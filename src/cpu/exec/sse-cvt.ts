@@ -148,7 +148,9 @@ function doubleToSingle(c: Cpu, at: number, rc: number): number {
   if ((hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | v[at]) !== 0)
     return (hi & 0x80000000) | 0x7fc00000 | ((hi & 0xfffff) << 3) | (v[at] >>> 29);
   F32[0] = toSingle(c.f64[at >> 1], rc);
-  return F32I[0];
+  const r = F32I[0];
+  // MXCSR.FTZ: a denormal result is flushed to a zero of its sign.
+  return c.s[S.MXCSR] & 0x8000 && (r & 0x7f800000) === 0 ? r & 0x80000000 : r;
 }
 
 const xmmSlot = (c: Cpu, p: number): number => (XMM_B >> 2) + (c.pool[p + D.REG] << 2);

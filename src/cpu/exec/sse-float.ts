@@ -212,11 +212,12 @@ function horiz(kind: number, dbl: boolean): Handler {
     const d = (XMM_B >> 2) + (c.pool[p + D.REG] << 2);
     const v = c.s;
     const T = S.FPU_TMP; // TMP0 holds the inputs the result overwrites
+    const ftz = (v[S.MXCSR] & MXCSR_FTZ) !== 0;
     if (kind === 0) {
       if (dbl) {
-        lane64(c, OP_SUB, d >> 1, s >> 1, false);
-        lane64(c, OP_ADD, (d >> 1) + 1, (s >> 1) + 1, false);
-      } else for (let i = 0; i < 4; i++) lane32(c, i & 1 ? OP_ADD : OP_SUB, d + i, s + i, false);
+        lane64(c, OP_SUB, d >> 1, s >> 1, ftz);
+        lane64(c, OP_ADD, (d >> 1) + 1, (s >> 1) + 1, ftz);
+      } else for (let i = 0; i < 4; i++) lane32(c, i & 1 ? OP_ADD : OP_SUB, d + i, s + i, ftz);
       return;
     }
     const op = kind === 1 ? OP_ADD : OP_SUB;
@@ -227,12 +228,12 @@ function horiz(kind: number, dbl: boolean): Handler {
       for (let k = 0; k < 2; k++) {
         v[d + 2 * k] = v[T + 4 * k];
         v[d + 2 * k + 1] = v[T + 4 * k + 1];
-        lane64(c, op, (d >> 1) + k, (T >> 1) + 2 * k + 1, false);
+        lane64(c, op, (d >> 1) + k, (T >> 1) + 2 * k + 1, ftz);
       }
     } else {
       for (let k = 0; k < 4; k++) {
         v[d + k] = v[T + 2 * k];
-        lane32(c, op, d + k, T + 2 * k + 1, false);
+        lane32(c, op, d + k, T + 2 * k + 1, ftz);
       }
     }
   };

@@ -409,7 +409,9 @@ const family: Record<string, Handler> = {
     if (mmx) mmxCommit(c, r);
   },
   emms(c) {
+    // As on the hardware: TOP = 0 (the MMX transition), then every register empty.
     mmxAvail(c);
+    mmxEnter(c.s);
     c.s[S.FPU_TAG] = 0xffff;
   },
   psrlw_imm: shiftImm(2, 1),

@@ -23,6 +23,7 @@ import {
   f64Lo,
   f64Bits,
   f64ToRaw,
+  fcwValue,
   fpuInit,
   fpuTop,
   rawHi,
@@ -75,9 +76,21 @@ function putRaw(c: Cpu, ph: number, lo: number, hi: number, se: number): void {
   writePhysRaw(c, ph, lo, hi, se);
   setTag(c.s, ph, tagFromRaw(hi, se, lo));
 }
-/** Set register ph to a float64 result (rounded to single under precision control 00). */
+/** Set register ph to a float64 value (exact: no precision control). */
 function putVal(c: Cpu, ph: number, v: number): void {
-  if ((c.s[S.FPU_CW] & 0x300) === 0) v = Math.fround(v);
+  f64ToRaw(v);
+  putRaw(c, ph, rawLo, rawHi, rawSe);
+}
+/** v rounded to 24 significant bits (to nearest), keeping float64's exponent range. */
+function round24(v: number): number {
+  if (v === 0 || v !== v || !isFinite(v)) return v;
+  f64Bits(v);
+  const k = ((f64Hi() >>> 20) & 0x7ff) - 1023;
+  return Math.fround(v * 2 ** -k) * 2 ** k;
+}
+/** Set register ph to the result of fadd..fdivr or fsqrt: 24-bit significand under precision control 00. */
+function putResult(c: Cpu, ph: number, v: number): void {
+  if ((c.s[S.FPU_CW] & 0x300) === 0) v = round24(v);
   f64ToRaw(v);
   putRaw(c, ph, rawLo, rawHi, rawSe);
 }
@@ -366,7 +379,7 @@ function arith(c: Cpu, op: number, dph: number): void {
   if (r !== r) {
     invalid(c, false, false);
     putIndefinite(c, dph);
-  } else putVal(c, dph, r);
+  } else putResult(c, dph, r);
 }
 
 /** Compare a (physical aph) with the loaded operand: C3 C2 C0 (or ZF PF CF for fcomi). */
@@ -425,7 +438,6 @@ function fcomiFinish(c: Cpu, ok: boolean, unordered: boolean, popAfter: boolean)
     invalid(c, true, false);
     bits = 0x45;
   } else bits = CMP_FL[compareBits(c, st0, unordered)];
-  s[S.FPU_SW] &= ~C1;
   s[S.FLAGS] = (materialize(s) & ~0x8d5) | bits;
   if (popAfter) pop(s);
 }
@@ -436,7 +448,7 @@ const MEM_KIND = [0, 3, 1, 2]; // D8 m32fp, DA m32int, DC m64fp, DE m16int by (o
 
 const CONSTS: ReadonlyArray<[number, number, number]> = [
   [0, 0x80000000 | 0, 0x3fff], // 1
-  [0x8afe_cd1b | 0, 0xd49a784b | 0, 0x4000], // log2(10)
+  [0xcd1b8afe | 0, 0xd49a784b | 0, 0x4000], // log2(10)
   [0x5c17_f0bc | 0, 0xb8aa3b29 | 0, 0x3fff], // log2(e)
   [0x2168_c235 | 0, 0xc90fdaa2 | 0, 0x4000], // pi
   [0xfbcf_f799 | 0, 0x9a209a84 | 0, 0x3ffd], // log10(2)
@@ -497,16 +509,27 @@ function unary(c: Cpu, k: number): void {
     case 0x0d:
     case 0x0e: {
       const [cl, ch, cse] = CONSTS[k - 8];
-      // Rounded by RC for the inexact constants (down/zero take the value just below).
+      // Rounded by RC: l2e, pi, lg2 and ln2 round up to nearest (down/zero take the value just
+      // below), l2t rounds down (up takes the value just above).
       let l = cl;
       const rc = (s[S.FPU_CW] >> 10) & 3;
-      if ((rc === 1 || rc === 3) && (k === 0x0a || k === 0x0b || k === 0x0d)) l = (l - 1) | 0;
+      if ((rc === 1 || rc === 3) && (k === 0x0a || k === 0x0b || k === 0x0c || k === 0x0d)) l = (l - 1) | 0;
       if (rc === 2 && k === 0x09) l = (l + 1) | 0;
       s[S.FPU_SW] &= ~C1;
       return pushRaw(c, l, ch, cse);
     }
   }
-  if (e0) return underflow(c, st0);
+  if (k === 0x16 || k === 0x17) {
+    // fdecstp/fincstp: no stack fault, C1 cleared
+    s[S.FPU_SW] &= ~C1;
+    return setTop(s, fpuTop(s) + (k === 0x16 ? -1 : 1));
+  }
+  if (e0) {
+    if (k !== 0x14) return underflow(c, st0);
+    // fxtract of an empty ST0: both results indefinite
+    underflow(c, st0);
+    return pushRaw(c, 0, 0xc0000000 | 0, 0xffff);
+  }
   const a = val(c, st0);
   const st1 = phys(s, 1);
   const b = val(c, st1);
@@ -530,7 +553,21 @@ function unary(c: Cpu, k: number): void {
       putVal(c, st1, Math.atan2(b, a));
       return pop(s);
     case 0x14: {
-      // fxtract: ST0 = exponent, push significand
+      // fxtract: ST0 = exponent, push significand. A stack fault (ST0 empty, or no room for the
+      // push) leaves both indefinite.
+      if (!isEmpty(s, (fpuTop(s) - 1) & 7)) {
+        invalid(c, true, true);
+        putIndefinite(c, st0);
+        return pushRaw(c, 0, 0xc0000000 | 0, 0xffff);
+      }
+      if (isNaNRaw(hi, se, lo)) {
+        putRaw(c, st0, lo, hi | 0x40000000, se);
+        return pushRaw(c, lo, hi | 0x40000000, se);
+      }
+      if (!isFinite(a)) {
+        putVal(c, st0, Infinity);
+        return pushRaw(c, lo, hi, se);
+      }
       if (a === 0) {
         putVal(c, st0, -Infinity);
         return pushRaw(c, lo, hi, se);
@@ -568,10 +605,6 @@ function unary(c: Cpu, k: number): void {
       const qb = q % 8;
       return setCC(s, (qb & 4 ? C0 : 0) | (qb & 1 ? C1 : 0) | (qb & 2 ? C3 : 0));
     }
-    case 0x16: // fdecstp
-      return setTop(s, fpuTop(s) - 1);
-    case 0x17: // fincstp
-      return setTop(s, fpuTop(s) + 1);
     case 0x19: // fyl2xp1
       if (isEmpty(s, st1)) return (underflow(c, st1), pop(s));
       putVal(c, st1, b * (Math.log1p(a) / Math.LN2));
@@ -582,7 +615,7 @@ function unary(c: Cpu, k: number): void {
         return putIndefinite(c, st0);
       }
       if (a !== a) return putRaw(c, st0, lo, hi | 0x40000000, se);
-      return putVal(c, st0, Math.sqrt(a));
+      return putResult(c, st0, Math.sqrt(a));
     case 0x1b: // fsincos
       if (Math.abs(a) >= 2 ** 63) return setCC(s, C2);
       putVal(c, st0, Math.sin(a));
@@ -659,7 +692,7 @@ function loadEnv(c: Cpu, b: Uint8Array, small: boolean): void {
   const s = c.s;
   const v = new DataView(b.buffer);
   const w = small ? 2 : 4;
-  s[S.FPU_CW] = v.getUint16(0, true);
+  s[S.FPU_CW] = fcwValue(v.getUint16(0, true));
   s[S.FPU_SW] = v.getUint16(w, true);
   const tag = v.getUint16(2 * w, true);
   s[S.FPU_TAG] = 0;
@@ -788,9 +821,10 @@ const family: Record<string, Handler> = {
     const ok = loadSt(c, c.pool[p + D.RM] & 7);
     s[S.FPU_SW] &= ~C1;
     if (!ok) {
-      const ph = push(c);
-      if (ph >= 0) underflow(c, ph);
-      return;
+      // Source empty: an underflow (it takes precedence over a stack overflow), indefinite pushed.
+      const top = (fpuTop(s) - 1) & 7;
+      setTop(s, top);
+      return underflow(c, top);
     }
     pushRaw(c, bLo, bHi, bSe);
   },
@@ -824,11 +858,13 @@ const family: Record<string, Handler> = {
   },
   ffree(c, p) {
     x87Avail(c);
+    c.s[S.FPU_SW] &= ~C1;
     setTag(c.s, phys(c.s, c.pool[p + D.RM] & 7), TAG_EMPTY);
   },
   /** ffreep (DF C0+i, undocumented): ffree then pop. */
   ffreep(c, p) {
     x87Avail(c);
+    c.s[S.FPU_SW] &= ~C1;
     setTag(c.s, phys(c.s, c.pool[p + D.RM] & 7), TAG_EMPTY);
     pop(c.s);
   },
@@ -852,10 +888,10 @@ const family: Record<string, Handler> = {
     const s = c.s;
     const i = c.pool[p + D.RM] & 7;
     const st0 = phys(s, 0);
-    s[S.FPU_SW] &= ~C1;
     if (!loadSt(c, i) || isEmpty(s, st0)) {
+      // Stack underflow: ST0 gets the indefinite whatever the condition.
       invalid(c, true, false);
-      if (isEmpty(s, st0)) putIndefinite(c, st0);
+      putIndefinite(c, st0);
       return;
     }
     if (cond(s, c.pool[p + D.AUX])) putRaw(c, st0, bLo, bHi, bSe);
@@ -882,7 +918,7 @@ const family: Record<string, Handler> = {
   },
   fldcw(c, p) {
     x87Avail(c);
-    c.s[S.FPU_CW] = c.readE(p, 2) | 0x40;
+    c.s[S.FPU_CW] = fcwValue(c.readE(p, 2));
   },
   fnstcw(c, p) {
     x87Avail(c);

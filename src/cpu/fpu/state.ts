@@ -62,6 +62,11 @@ export function waitAvail(c: Cpu): void {
   if ((cr0 & (CR0_TS_BIT | CR0_MP_BIT)) === (CR0_TS_BIT | CR0_MP_BIT)) c.fault(EXC_NM, 0, false);
 }
 
+/** A control word as loaded (fldcw, fldenv, frstor, fxrstor): reserved bits 13-15 and 7 read 0, bit 6 reads 1. */
+export function fcwValue(v: number): number {
+  return (v & 0x1f3f) | 0x40;
+}
+
 /** fninit: control word 0x37F, status 0, every register empty, instruction/operand pointers 0. */
 export function fpuInit(s: Int32Array): void {
   s[S.FPU_CW] = FCW_DEFAULT;
