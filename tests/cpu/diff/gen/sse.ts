@@ -102,6 +102,8 @@ const MOVE_FORMS: Form[] = [
   [0, [0xc5], 'gmm', 0, 1],
   [0x66, [0xc5], 'gx', 0, 1],
   [0, [0x77], 'mm', 0, 0], // emms
+  [0x66, [0xf7], 'xu', 0, 0], // maskmovdqu: to DS:rDI
+  [0, [0xf7], 'mu', 0, 0], // maskmovq
 ];
 
 const FLOAT_FORMS: Form[] = [0x51, 0x58, 0x59, 0x5c, 0x5d, 0x5e, 0x5f, 0xc2]
@@ -172,8 +174,14 @@ function emitForm(b: Builder, f: Form): void {
     case 'mm':
     case 'mg':
     case 'mx':
+    case 'mu':
       reg = r.int(8);
-      rm = kind === 'mm' && op[0] === 0xe7 ? 'mem' : kind === 'mx' && pfx === 0xf2 ? 'reg' : 'any';
+      rm =
+        kind === 'mm' && op[0] === 0xe7
+          ? 'mem'
+          : (kind === 'mx' && pfx === 0xf2) || kind === 'mu'
+            ? 'reg'
+            : 'any';
       if (op[0] === 0x77) {
         // emms (64-bit only: qemu-i386's emms leaves TOP as it was; the CPU sets it to 0).
         b.emit(...(b.bits === 64 ? [0x0f, 0x77] : [0x90]));
@@ -208,13 +216,18 @@ function emitForm(b: Builder, f: Form): void {
       rm = 'reg';
   }
   const imm = immKind === 1 ? [r.int(256)] : immKind === 8 ? [r.int(8)] : [];
+  if (op[0] === 0xf7) {
+    // maskmovq/maskmovdqu store through DS:rDI (edi in 32-bit code): point it into DATA.
+    b.setReg(7, b.dataAddr(16));
+    b.pinned.add(7);
+  }
   // A register rm names an xmm/mmx register except for the gpr source/destination forms.
   const rmIsGpr = kind === 'xg' || kind === 'mg';
   b.modrm({
     prefixes: pfx ? [pfx] : [],
     opcode: [0x0f, ...op],
     reg,
-    regIsOperand: kind !== 'mm' && kind !== 'mg' && kind !== 'mx' ? true : false,
+    regIsOperand: kind !== 'mm' && kind !== 'mg' && kind !== 'mx' && kind !== 'mu',
     rm,
     rexW: w,
     imm,
