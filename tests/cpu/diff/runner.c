@@ -67,6 +67,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 #if defined(__x86_64__)
@@ -83,7 +84,8 @@
 #define MAX_CODE 32u
 #define MAX_DIFFS 4096u
 #define FILL_SLOTS 64u
-#define TICK_US 50000 /* a case still running at two consecutive ticks has timed out */
+#define TICK_US 50000 /* a case still running at two consecutive ticks has timed out... */
+#define WALL_TICKS 40 /* ...if it used a tick's worth of CPU time, or else after this many ticks */
 
 #define TF 0x100u
 #define RF 0x10000u
@@ -229,7 +231,9 @@ enum phase { HOST, ENTERING, IN_CASE };
 static struct request req;
 static struct result res;
 static volatile enum phase phase = HOST;
-static volatile uint32_t case_seq, tick_seq;
+static volatile uint32_t case_seq, tick_seq, case_ticks;
+/* The process CPU time (ns) when the current case was entered. */
+static volatile int64_t case_cpu_start;
 /* A watchdog tick was delivered (and returned from) while the current case ran. */
 static volatile int case_ticked;
 
@@ -372,18 +376,31 @@ static inline __attribute__((always_inline)) void clear_ac(void) {
 #endif
 }
 
+/* The process's CPU time in ns (clock_gettime is async-signal-safe). */
+static int64_t cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void on_signal(int sig, siginfo_t *si, void *ctx) {
   /* qemu-i386 delivers signals with the interrupted code's DF; the C ABI needs it clear. */
   __asm__ volatile("cld" ::: "memory");
   clear_ac();
   ucontext_t *uc = ctx;
   if (sig == SIGALRM) {
-    /* The watchdog tick: a case still running at the second tick it sees has timed out. */
+    /*
+     * The watchdog tick: a case still running at the second tick it sees has timed out, unless
+     * it has not had a tick's worth of CPU time since it was entered (a loaded machine that
+     * descheduled the runner; under qemu-i386 also code translation), up to WALL_TICKS ticks.
+     */
     if (phase != IN_CASE || (uc->uc_stack.ss_flags & SS_ONSTACK) || tick_seq != case_seq) {
       if (phase == IN_CASE) case_ticked = 1;
       tick_seq = case_seq;
+      case_ticks = 1;
       return;
     }
+    if (++case_ticks < WALL_TICKS && cpu_ns() - case_cpu_start < (int64_t)TICK_US * 1000) return;
   } else if (sig == SIGILL && phase == ENTERING) {
     greg_t *g = uc->uc_mcontext.gregs;
     for (int i = 0; i < NREGS; i++) g[GREG_OF[i]] = (greg_t)CTL->guest[i];
@@ -467,8 +484,9 @@ static void run_case(void) {
     for (int i = 0; i < NREGS; i++) CTL->guest[i] = (unsigned long)req.regs[i];
     CTL->guest_flags = ((unsigned long)req.rflags & CASE_FLAGS) | USER_FLAGS;
     CTL->guest_ip = CODE_ENTRY;
-    case_seq++;
     case_ticked = 0;
+    case_cpu_start = cpu_ns();
+    case_seq++;
     if (req.rflags & (TF | RF)) {
       phase = ENTERING;
       enter_sigreturn();
