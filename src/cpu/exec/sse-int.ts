@@ -242,17 +242,67 @@ function hop(es: number, sub: boolean, sat: boolean): IntOp {
   };
 }
 
+/**
+ * Hand-written forms of the operations glibc's string functions run most (pcmpeqb, pminub,
+ * pxor/por/pand/pandn, psubb...): the generic builders above call their element function
+ * through one shared call site, which V8 cannot inline once several operations use it.
+ */
+function logic(kind: number): IntOp {
+  return (c, d, s, n) => {
+    const v = c.s;
+    d >>= 2;
+    s >>= 2;
+    const e = d + (n >> 2);
+    if (kind === 0) for (; d < e; d++, s++) v[d] ^= v[s];
+    else if (kind === 1) for (; d < e; d++, s++) v[d] |= v[s];
+    else if (kind === 2) for (; d < e; d++, s++) v[d] &= v[s];
+    else for (; d < e; d++, s++) v[d] = ~v[d] & v[s];
+  };
+}
+const pcmpeqb: IntOp = (c, d, s, n) => {
+  const v = c.b8;
+  for (let i = 0; i < n; i++) v[d + i] = v[d + i] === v[s + i] ? 0xff : 0;
+};
+const pminub: IntOp = (c, d, s, n) => {
+  const v = c.b8;
+  for (let i = 0; i < n; i++) if (v[s + i] < v[d + i]) v[d + i] = v[s + i];
+};
+const pmaxub: IntOp = (c, d, s, n) => {
+  const v = c.b8;
+  for (let i = 0; i < n; i++) if (v[s + i] > v[d + i]) v[d + i] = v[s + i];
+};
+const paddb: IntOp = (c, d, s, n) => {
+  const v = c.b8;
+  for (let i = 0; i < n; i++) v[d + i] += v[s + i];
+};
+const psubb: IntOp = (c, d, s, n) => {
+  const v = c.b8;
+  for (let i = 0; i < n; i++) v[d + i] -= v[s + i];
+};
+const pcmpeqd: IntOp = (c, d, s, n) => {
+  const v = c.s;
+  d >>= 2;
+  s >>= 2;
+  for (let i = 0; i < n >> 2; i++) v[d + i] = v[d + i] === v[s + i] ? -1 : 0;
+};
+const paddd: IntOp = (c, d, s, n) => {
+  const v = c.s;
+  d >>= 2;
+  s >>= 2;
+  for (let i = 0; i < n >> 2; i++) v[d + i] = (v[d + i] + v[s + i]) | 0;
+};
+
 /** The operation table: mnemonic -> operation (a 16-byte memory operand must be aligned). */
 export const INT_OPS: Record<string, IntOp> = {
-  paddb: bytes((a, b) => a + b, false),
+  paddb,
   paddw: words((a, b) => a + b, false),
-  paddd: dwords((a, b) => (a + b) | 0),
+  paddd,
   paddq: qwords((c, dl, dh, sl, sh) => {
     const t = (dl >>> 0) + (sl >>> 0);
     c.vHi = (dh + sh + (t > 0xffffffff ? 1 : 0)) | 0;
     return t | 0;
   }),
-  psubb: bytes((a, b) => a - b, false),
+  psubb,
   psubw: words((a, b) => a - b, false),
   psubd: dwords((a, b) => (a - b) | 0),
   psubq: qwords((c, dl, dh, sl, sh) => {
@@ -267,18 +317,18 @@ export const INT_OPS: Record<string, IntOp> = {
   psubsw: words((a, b) => sat16s(a - b), true),
   psubusb: bytes((a, b) => sat8u(a - b), false),
   psubusw: words((a, b) => sat16u(a - b), false),
-  pcmpeqb: bytes((a, b) => (a === b ? 0xff : 0), false),
+  pcmpeqb,
   pcmpeqw: words((a, b) => (a === b ? 0xffff : 0), false),
-  pcmpeqd: dwords((a, b) => (a === b ? -1 : 0)),
+  pcmpeqd,
   pcmpgtb: bytes((a, b) => (a > b ? -1 : 0), true),
   pcmpgtw: words((a, b) => (a > b ? -1 : 0), true),
   pcmpgtd: dwords((a, b) => (a > b ? -1 : 0)),
-  pand: dwords((a, b) => a & b),
-  pandn: dwords((a, b) => ~a & b),
-  por: dwords((a, b) => a | b),
-  pxor: dwords((a, b) => a ^ b),
-  pminub: bytes((a, b) => (a < b ? a : b), false),
-  pmaxub: bytes((a, b) => (a > b ? a : b), false),
+  pand: logic(2),
+  pandn: logic(3),
+  por: logic(1),
+  pxor: logic(0),
+  pminub,
+  pmaxub,
   pminsw: words((a, b) => (a < b ? a : b), true),
   pmaxsw: words((a, b) => (a > b ? a : b), true),
   pavgb: bytes((a, b) => (a + b + 1) >> 1, false),
@@ -325,14 +375,14 @@ export const INT_OPS: Record<string, IntOp> = {
   pslld: shiftBy(4, 0),
   psllq: shiftBy(8, 0),
   // SSE/SSE2 bitwise and unpack forms of the floating-point instructions
-  andps: dwords((a, b) => a & b),
-  andpd: dwords((a, b) => a & b),
-  andnps: dwords((a, b) => ~a & b),
-  andnpd: dwords((a, b) => ~a & b),
-  orps: dwords((a, b) => a | b),
-  orpd: dwords((a, b) => a | b),
-  xorps: dwords((a, b) => a ^ b),
-  xorpd: dwords((a, b) => a ^ b),
+  andps: logic(2),
+  andpd: logic(2),
+  andnps: logic(3),
+  andnpd: logic(3),
+  orps: logic(1),
+  orpd: logic(1),
+  xorps: logic(0),
+  xorpd: logic(0),
   unpcklps: unpack(4, false),
   unpckhps: unpack(4, true),
   unpcklpd: unpack(8, false),

@@ -14,7 +14,7 @@
 import type { Cpu } from '../cpu.js';
 import { D } from '../decode/record.js';
 import { mmxAvail, mmxEnter, mmxWrite, sseAvail, TMP0_B, XMM_B } from '../fpu/state.js';
-import { memStore, mmxSrc, mmxStage, mmxCommit, xmmSrc } from '../fpu/operands.js';
+import { memAddr, memStore, mmxSrc, mmxStage, mmxCommit, xmmSrc } from '../fpu/operands.js';
 import { S } from '../state/layout.js';
 import { AUX_MMX, shiftElems } from './sse-int.js';
 import { register, type Handler } from './registry.js';
@@ -41,12 +41,16 @@ function mmOff(r: number): number {
   return (S.FPR_RAW + 3 * r) * 4;
 }
 
-/** A full-width load V <- W (16 bytes). */
+/** A full-width load V <- W (16 bytes); memory is read straight into the register. */
 function load16(align: boolean): Handler {
   return (c, p) => {
     sseAvail(c);
-    const s = xmmSrc(c, p, 16, align);
-    copy(c, reg(c, p), s, 16);
+    if (c.pool[p + D.MEM] === 0) {
+      copy(c, reg(c, p), rmReg(c, p), 16);
+      return;
+    }
+    memAddr(c, p, 16, false, align);
+    c.readBlock(c.aLo, c.aHi, 16, c.b8, reg(c, p));
   };
 }
 /** A full-width store W <- V (16 bytes). */
