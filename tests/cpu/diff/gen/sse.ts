@@ -322,8 +322,9 @@ export const templates: Template[] = [
         m[0] |= reg << 3;
         return m;
       };
-      // (32-bit: qemu-i386 loads reserved MXCSR bits without #GP, so only valid values there.)
-      b.emit(0xc7, ...rm(0, at + 24), ...le(r.bool(0.9) || b.bits === 32 ? mx : r.u32()));
+      // (32-bit: qemu-i386 loads reserved MXCSR bits without #GP, so only valid values there. DAZ
+      // is never set: the host has it, the interpreter does not, by design.)
+      b.emit(0xc7, ...rm(0, at + 24), ...le(r.bool(0.9) || b.bits === 32 ? mx : r.u32() & ~0x40));
       b.emit(0x0f, 0xae, ...rm(1, at));
       b.fxsaveEnd();
     },
