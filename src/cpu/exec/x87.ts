@@ -88,9 +88,56 @@ function round24(v: number): number {
   const k = ((f64Hi() >>> 20) & 0x7ff) - 1023;
   return Math.fround(v * 2 ** -k) * 2 ** k;
 }
+/**
+ * The sign of the rounding error of r = x op y (exact - r): -1, 0 or 1, from an error-free
+ * transformation (TwoSum; Dekker's product for * / sqrt). Used only for the single-precision
+ * control, to round the exact result once.
+ */
+function errSign(op: number, x: number, y: number, r: number): number {
+  let e: number;
+  if (op === OP_ADD || op === OP_SUB) {
+    const b = op === OP_SUB ? -y : y;
+    const bb = r - x;
+    e = x - (r - bb) + (b - bb);
+  } else if (op === OP_MUL) e = twoProdErr(x, y, x * y);
+  else if (op === OP_DIV) {
+    // x / y - r has the sign of (x - r*y) / y
+    const p = r * y;
+    e = (x - p - twoProdErr(r, y, p)) * (y < 0 ? -1 : 1);
+  } else {
+    // sqrt: x - r*r
+    const p = r * r;
+    e = x - p - twoProdErr(r, r, p);
+  }
+  return e > 0 ? 1 : e < 0 ? -1 : 0;
+}
+/** The error of the float64 product p = a*b (Dekker); 0 when it cannot be computed (overflow). */
+function twoProdErr(a: number, b: number, p: number): number {
+  const ca = 134217729 * a;
+  const ah = ca - (ca - a);
+  const al = a - ah;
+  const cb = 134217729 * b;
+  const bh = cb - (cb - b);
+  const bl = b - bh;
+  const e = ah * bh - p + ah * bl + al * bh + al * bl;
+  return e === e && isFinite(e) ? e : 0;
+}
+/** r moved one float64 ulp in direction d when its last bit is 0 (round to odd: a correct later rounding to 24 bits). */
+function toOdd(r: number, d: number): number {
+  if (d === 0 || !isFinite(r) || r === 0) return r;
+  f64Bits(r);
+  const lo = f64Lo();
+  const hi = f64Hi();
+  if (lo & 1) return r;
+  // away from zero when d has r's sign, else toward zero
+  return bitsF64(
+    d > 0 === r > 0 ? (lo + 1) | 0 : (lo - 1) | 0,
+    d > 0 === r > 0 ? (lo === -1 ? hi + 1 : hi) : lo === 0 ? hi - 1 : hi,
+  );
+}
 /** Set register ph to the result of fadd..fdivr or fsqrt: 24-bit significand under precision control 00. */
-function putResult(c: Cpu, ph: number, v: number): void {
-  if ((c.s[S.FPU_CW] & 0x300) === 0) v = round24(v);
+function putResult(c: Cpu, ph: number, v: number, err = 0): void {
+  if ((c.s[S.FPU_CW] & 0x300) === 0) v = round24(toOdd(v, err));
   f64ToRaw(v);
   putRaw(c, ph, rawLo, rawHi, rawSe);
 }
@@ -379,6 +426,13 @@ function arith(c: Cpu, op: number, dph: number): void {
   if (r !== r) {
     invalid(c, false, false);
     putIndefinite(c, dph);
+  } else if ((s[S.FPU_CW] & 0x300) === 0) {
+    // Single precision: round the exact result once (round to odd at 53 bits, then to 24).
+    const sw = op === OP_SUBR || op === 7;
+    const x = sw ? b : a;
+    const y = sw ? a : b;
+    const e = errSign(op === OP_SUBR ? OP_SUB : op === 7 ? OP_DIV : op, x, y, r);
+    putResult(c, dph, r, e);
   } else putResult(c, dph, r);
 }
 
@@ -615,7 +669,7 @@ function unary(c: Cpu, k: number): void {
         return putIndefinite(c, st0);
       }
       if (a !== a) return putRaw(c, st0, lo, hi | 0x40000000, se);
-      return putResult(c, st0, Math.sqrt(a));
+      return putResult(c, st0, Math.sqrt(a), errSign(8, a, 0, Math.sqrt(a)));
     case 0x1b: // fsincos
       if (Math.abs(a) >= 2 ** 63) return setCC(s, C2);
       putVal(c, st0, Math.sin(a));
