@@ -579,6 +579,7 @@ function unary(c: Cpu, k: number): void {
     return setTop(s, fpuTop(s) + (k === 0x16 ? -1 : 1));
   }
   if (e0) {
+    if (k === 0x15 || k === 0x18) s[S.FPU_SW] &= ~C2; // fprem/fprem1: C2 cleared on a stack fault
     if (k !== 0x14) return underflow(c, st0);
     // fxtract of an empty ST0: both results indefinite
     underflow(c, st0);
@@ -632,7 +633,8 @@ function unary(c: Cpu, k: number): void {
     }
     case 0x15: // fprem1
     case 0x18: {
-      // fprem
+      // fprem. A stack fault, NaN or invalid operand clears C2 ("complete") and leaves C0 C3.
+      if (isEmpty(s, st1) || a !== a || b !== b || !isFinite(a) || b === 0) s[S.FPU_SW] &= ~C2;
       if (isEmpty(s, st1)) return underflow(c, st0);
       if (a !== a || b !== b || !isFinite(a) || b === 0) {
         if (a !== a || b !== b) {
@@ -645,19 +647,21 @@ function unary(c: Cpu, k: number): void {
         return putIndefinite(c, st0);
       }
       if (!isFinite(b)) return setCC(s, 0);
+      // The remainder is exact (fmod); the quotient's low three bits come from a % 8b, which is
+      // (q mod 8) * b + r exactly, so they are right however large q is.
       let r = a % b;
-      let q = Math.abs(Math.trunc((a - r) / b));
+      const b8 = 8 * b;
+      let q = Math.round(Math.abs(((isFinite(b8) ? a % b8 : a) - r) / b)) % 8;
       if (k === 0x15) {
         const h = Math.abs(b) / 2;
         const ar = Math.abs(r);
-        if (ar > h || (ar === h && q % 2 === 1)) {
+        if (ar > h || (ar === h && (q & 1) === 1)) {
           r = r - Math.sign(r) * Math.abs(b);
-          q += 1;
+          q = (q + 1) % 8;
         }
       }
       putVal(c, st0, r === 0 ? (a < 0 || Object.is(a, -0) ? -0 : 0) : r);
-      const qb = q % 8;
-      return setCC(s, (qb & 4 ? C0 : 0) | (qb & 1 ? C1 : 0) | (qb & 2 ? C3 : 0));
+      return setCC(s, (q & 4 ? C0 : 0) | (q & 1 ? C1 : 0) | (q & 2 ? C3 : 0));
     }
     case 0x19: // fyl2xp1
       if (isEmpty(s, st1)) return (underflow(c, st1), pop(s));

@@ -9,14 +9,14 @@
  *
  * Arithmetic runs with the precision control at double (sometimes single) and round to nearest,
  * on "moderate" operands (gen/fpu.ts), where the interpreter's float64 arithmetic is exact to the
- * hardware's; moves, compares and conversions see every class of value. Left out: fprem/fprem1
- * and fscale (the hardware's partial remainder and extended exponent range), transcendentals
+ * hardware's; moves, compares and conversions see every class of value. fprem/fprem1 run with
+ * operands less than 2^53 apart, fscale with small factors. Left out: transcendentals
  * (host libm precision), fnstenv/fnsave (they store FIP/FDP, which the interpreter does not
  * track; tests/cpu/fpu.test.ts covers them), fbld/fbstp (not implemented).
  * Template names start with 'x87: '.
  */
 import { type Builder, type Template } from './common.js';
-import { fpuState, type FpuOpts } from './fpu.js';
+import { fpuState, toExt, type FpuOpts } from './fpu.js';
 
 const BOTH = [64, 32] as const;
 
@@ -167,4 +167,35 @@ export const templates: Template[] = [
   template('x87: frndint, fxtract', { x87Rc: true }, (b) => {
     b.emit(0xd9, b.r.pick([0xfc, 0xf4]));
   }),
+  {
+    // fprem/fprem1 with exponents less than 53 apart (a complete reduction: exact remainder and
+    // quotient bits; further apart the hardware's partial remainder is implementation-defined),
+    // fscale by small factors (inside float64's exponent range).
+    name: 'x87: fprem, fprem1, fscale',
+    bits: BOTH,
+    gen(b) {
+      const img = fpuState(b);
+      const v = new DataView(img.buffer);
+      const r = b.r;
+      const op = r.pick([0xf8, 0xf5, 0xfd]);
+      const st1 = new DataView(new ArrayBuffer(8));
+      if (op === 0xfd) st1.setFloat64(0, r.bool(0.7) ? r.int(201) - 100 : (r.int(4000) - 2000) / 16, true);
+      else {
+        const x = v.getUint16(40, true) & 0x7fff;
+        // ST1's exponent within 52 below ST0's (or above it), random significand and sign
+        st1.setFloat64(
+          0,
+          (r.bool() ? -1 : 1) * (1 + r.u32() / 2 ** 32) * 2 ** (x - 16383 - r.int(60) + 4),
+          true,
+        );
+      }
+      const [lo, hi, se] = toExt(st1.getInt32(0, true), st1.getInt32(4, true));
+      v.setInt32(48, lo, true);
+      v.setInt32(52, hi, true);
+      v.setUint16(56, se, true);
+      b.emit(0xd9, op);
+      // (32-bit: qemu-i386's quotient bits differ from the CPU's; the remainder is compared.)
+      b.fxsaveEnd({ cc: b.bits === 64 });
+    },
+  },
 ];
