@@ -347,7 +347,7 @@ test('x87: every defined form decodes with its length, reserved forms are #UD', 
   assert.equal(dec(64, [0xde, 0xd9]).aux, 2, 'fcompp pops twice');
   assert.equal(dec(64, [0xde, 0xd8]).op, 'ud');
   assert.equal(dec(64, [0xdf, 0xe0]).op, 'fnstsw_ax', 'fnstsw ax');
-  assert.equal(dec(64, [0xdf, 0x20]).op, 'unimpl', 'fbld (BCD) is decoded, not implemented');
+  assert.equal(dec(64, [0xdf, 0x20]).op, 'fbld', 'fbld (packed BCD)');
 });
 
 test('3DNow!, VEX and EVEX are #UD', () => {

@@ -94,7 +94,7 @@ function shiftRows(): Row[] {
  * fxch4/fcomp5/fxch7/fstp1/fstp8/fstp9, ffreep, feni/fdisi/fsetpm are defined, as on the
  * hardware). Memory forms are all defined except the reserved ModRM.reg values below; register
  * forms (mod=3) are all defined except the reserved ModRM bytes below. The handler of each form
- * comes from x87Handler (fbld/fbstp, the BCD forms, are decoded but not implemented: #UD).
+ * comes from x87Handler.
  */
 const X87_RESERVED_MEM: Record<number, number[]> = { 0xd9: [1], 0xdb: [4, 6], 0xdd: [5] };
 const X87_RESERVED_REG: Record<number, string> = {
@@ -111,7 +111,7 @@ const X87_MEM: Record<number, string[]> = {
   0xd9: ['fld_m:0', '', 'fst_m:0', 'fst_m:16', 'fldenv', 'fldcw', 'fnstenv', 'fnstcw'],
   0xdb: ['fld_m:3', 'fist_m:52', 'fist_m:4', 'fist_m:20', '', 'fld_m:5', '', 'fst_m:21'],
   0xdd: ['fld_m:1', 'fist_m:56', 'fst_m:1', 'fst_m:17', 'frstor', '', 'fnsave', 'fnstsw'],
-  0xdf: ['fld_m:2', 'fist_m:50', 'fist_m:2', 'fist_m:18', 'unimpl:0', 'fld_m:4', 'unimpl:0', 'fist_m:24'],
+  0xdf: ['fld_m:2', 'fist_m:50', 'fist_m:2', 'fist_m:18', 'fbld', 'fld_m:4', 'fbstp', 'fist_m:24'],
 };
 /** Register forms by opcode: ModRM.reg -> handler[:aux] ('x87_unary:N' adds ModRM.rm to N). */
 const X87_REG: Record<number, string[]> = {

@@ -4,13 +4,14 @@
  * forms), comparisons (fcom fcomp fcompp fucom* ficom* fcomi fucomi(p) ftst fxam), fcmovcc,
  * constants, fchs fabs fsqrt frndint fscale fprem fprem1 fxtract and the transcendental ones,
  * fxch ffree fdecstp fincstp, control (fninit fnclex fldcw fnstcw fnstsw fnstenv fldenv fnsave
- * frstor) and fisttp.
+ * frstor), fisttp and the packed-BCD fbld/fbstp.
  *
  * Precision (documented in the README): values are float64 (see fpu/state.ts); a result is
  * rounded to 53 bits (24 with the precision control at single), always to nearest; the exponent
  * range is float64's. Loads and stores of m80 and of integers are exact (fild/fistp m64
  * round-trip every 64-bit integer); fist/frndint honour the rounding control. Transcendentals use
- * the host's Math functions. Exceptions are masked whatever FCW says: an invalid operation gives
+ * the host's Math functions. fprem/fprem1 always complete the reduction (C2 = 0; the hardware
+ * reduces by at most 2^63 per step when the exponents are 64 or more apart). Exceptions are masked whatever FCW says: an invalid operation gives
  * the indefinite NaN, stack overflow/underflow set IE|SF (and C1), but arithmetic does not set
  * PE/UE/OE/DE/ZE, and nothing raises #MF. FOP/FIP/FDP are not tracked (stored as 0).
  */
@@ -374,6 +375,107 @@ function intIndefinite(c: Cpu, sz: number): number {
   c.s[S.FPU_SW] |= IE;
   c.vHi = 0x80000000 | 0;
   return sz === 2 ? 0x8000 : sz === 4 ? 0x80000000 | 0 : 0;
+}
+
+// ---------------------------------------------------------------- packed BCD (fbld, fbstp)
+
+const BCD = new Uint8Array(10);
+let dmQ = 0; // divmod64 quotient high, low (unsigned)
+let dmQl = 0;
+
+/** (mh, ml) unsigned 64-bit divided by d (< 2^30): quotient in dmQ/dmQl, remainder returned. */
+function divmod64(mh: number, ml: number, d: number): number {
+  let r = 0;
+  let qh = 0;
+  let ql = 0;
+  const chunks = [mh >>> 16, mh & 0xffff, ml >>> 16, ml & 0xffff];
+  for (let i = 0; i < 4; i++) {
+    const cur = r * 65536 + chunks[i];
+    const qd = Math.floor(cur / d);
+    r = cur - qd * d;
+    if (i < 2) qh = (qh << 16) | qd;
+    else ql = (ql << 16) | qd;
+  }
+  dmQ = qh >>> 0;
+  dmQl = ql >>> 0;
+  return r;
+}
+
+/** fbld: 18 packed BCD digits and a sign byte, loaded exactly into bLo/bHi/bSe. */
+function loadBcd(c: Cpu, p: number): void {
+  c.lin(p, 10, false);
+  c.readBlock(c.aLo, c.aHi, 10, BCD, 0);
+  // Bytes 8..4 hold digits 17..8, bytes 3..0 digits 7..0: value = hiPart * 10^8 + loPart.
+  let hiPart = 0;
+  let loPart = 0;
+  for (let i = 8; i >= 4; i--) hiPart = hiPart * 100 + (BCD[i] >> 4) * 10 + (BCD[i] & 15);
+  for (let i = 3; i >= 0; i--) loPart = loPart * 100 + (BCD[i] >> 4) * 10 + (BCD[i] & 15);
+  const prodLo = mulLo(hiPart, 100000000);
+  let vl = (prodLo >>> 0) + loPart;
+  let vh = mulHiOut;
+  if (vl > 0xffffffff) {
+    vl -= 4294967296;
+    vh += 1;
+  }
+  const neg = (BCD[9] & 0x80) !== 0;
+  let lo = vl | 0;
+  let hi = vh | 0;
+  if (neg) {
+    lo = (~vl + 1) | 0;
+    hi = (~vh + (lo === 0 ? 1 : 0)) | 0;
+  }
+  intToRaw(lo, hi, true);
+  if (neg && bSe === 0) bSe = 0x8000; // -0
+}
+
+let mulHiOut = 0;
+/** a (< 2^34) * b (< 2^27) as an exact 64-bit product: low 32 bits returned, high in mulHiOut. */
+function mulLo(a: number, b: number): number {
+  const aH = Math.floor(a / 65536);
+  const aL = a - aH * 65536;
+  const low = aL * b; // < 2^43
+  const high = aH * b; // < 2^45, to shift by 16
+  const lowLo = low % 4294967296;
+  const t = lowLo + (high % 65536) * 65536;
+  mulHiOut = Math.floor(low / 4294967296) + Math.floor(high / 65536) + Math.floor(t / 4294967296);
+  return t % 4294967296;
+}
+
+/** fbstp: ST0 rounded by RC to 18 BCD digits (the BCD indefinite when it does not fit). */
+function storeBcd(c: Cpu, lo: number, hi: number, se: number, empty: boolean): void {
+  BCD.fill(0);
+  let ok = !empty && !isNaNRaw(hi, se, lo) && (se & 0x7fff) !== 0x7fff;
+  let mh = 0;
+  let ml = 0;
+  if (ok) {
+    const vl = rawToInt(c, lo, hi, se, 8, (c.s[S.FPU_CW] >> 10) & 3);
+    const vh = c.vHi;
+    if (vh === (0x80000000 | 0) && vl === 0) ok = false;
+    else {
+      ml = vl >>> 0;
+      mh = vh >>> 0;
+      if (vh < 0) {
+        ml = (~vl + 1) >>> 0;
+        mh = (~vh + (ml === 0 ? 1 : 0)) >>> 0;
+      }
+      // |v| < 10^18 = 0x0DE0B6B3_A7640000
+      if (mh > 0x0de0b6b3 || (mh === 0x0de0b6b3 && ml >= 0xa7640000)) ok = false;
+    }
+  }
+  if (!ok) {
+    c.s[S.FPU_SW] |= IE;
+    BCD[9] = 0xff;
+    BCD[8] = 0xff;
+    BCD[7] = 0xc0;
+    return;
+  }
+  for (let i = 0; i < 9; i++) {
+    const r = divmod64(mh, ml, 100);
+    mh = dmQ;
+    ml = dmQl;
+    BCD[i] = ((Math.floor(r / 10) << 4) | (r % 10)) & 0xff;
+  }
+  BCD[9] = se & 0x8000 ? 0x80 : 0;
 }
 
 // ---------------------------------------------------------------- arithmetic
@@ -1044,6 +1146,26 @@ const family: Record<string, Handler> = {
       );
     }
     loadEnv(c, ENV, small);
+  },
+  fbld(c, p) {
+    x87Avail(c);
+    loadBcd(c, p);
+    c.s[S.FPU_SW] &= ~C1;
+    pushRaw(c, bLo, bHi, bSe);
+  },
+  fbstp(c, p) {
+    x87Avail(c);
+    const s = c.s;
+    const st0 = phys(s, 0);
+    const empty = isEmpty(s, st0);
+    // The destination is checked first: a fault changes nothing.
+    c.lin(p, 10, true);
+    c.probeWrite(c.aLo, c.aHi, 10);
+    if (empty) invalid(c, true, false);
+    storeBcd(c, s[RAW + 3 * st0], s[RAW + 3 * st0 + 1], s[RAW + 3 * st0 + 2], empty);
+    c.writeBlock(c.aLo, c.aHi, 10, BCD, 0);
+    s[S.FPU_SW] &= ~C1;
+    pop(s);
   },
   fwait(c) {
     waitAvail(c);

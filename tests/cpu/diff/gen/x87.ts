@@ -168,6 +168,21 @@ export const templates: Template[] = [
     b.emit(0xd9, b.r.pick([0xfc, 0xf4]));
   }),
   {
+    // fbstp to DATA (every class of value, every rounding control), sometimes loaded back with fbld.
+    name: 'x87: fbstp, fbld',
+    bits: BOTH,
+    gen(b) {
+      fpuState(b, { st: 'any', x87Rc: true });
+      const r = b.r;
+      const at = 0x50010000 + 0x100 + r.int(0xe000);
+      const abs = (reg: number): number[] =>
+        b.bits === 64 ? [0x04 | (reg << 3), 0x25, ...le(at)] : [0x05 | (reg << 3), ...le(at)];
+      b.emit(0xdf, ...abs(6));
+      if (r.bool()) b.emit(0xdf, ...abs(4));
+      b.fxsaveEnd();
+    },
+  },
+  {
     // fprem/fprem1 with exponents less than 53 apart (a complete reduction: exact remainder and
     // quotient bits; further apart the hardware's partial remainder is implementation-defined),
     // fscale by small factors (inside float64's exponent range).
@@ -199,3 +214,7 @@ export const templates: Template[] = [
     },
   },
 ];
+
+function le(v: number): number[] {
+  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+}
