@@ -2,7 +2,7 @@
  * Small handlers that fit no family: flag operations (cmc clc stc cld std), nops and hints,
  * clflush (checked like a read),
  * the #UD encodings (ud0/ud1/ud2 and every undefined encoding), over-long instructions (#GP),
- * and instructions decoded but not implemented (fbld/fbstp, SSE4, ...), which report themselves
+ * and instructions decoded but not implemented (SSE4, crc32...), which report themselves
  * through hooks.unimplemented and then raise #UD: nothing silently misbehaves.
  */
 import { D, P_REP, P_REPNE } from '../decode/record.js';
