@@ -9,9 +9,9 @@
  * quieted; an invalid operation returns the default NaN (negative quiet NaN). Operands are read
  * as bits, so NaN payloads survive.
  *
- * Limits (documented in the README): arithmetic rounds to nearest whatever MXCSR.RC says (the
- * conversions in sse-cvt.ts honour RC); MXCSR exception flags are not set and exceptions never
- * trap (#XM), as if all were masked; FTZ is honoured for arithmetic results, DAZ is not
+ * Rounding follows MXCSR.RC: to nearest is the float64 operation itself; the directed modes round
+ * the exact result once (fpu/round.ts). Limits (documented in the README): MXCSR exception flags
+ * are not set and exceptions never trap (#XM), as if all were masked; FTZ is honoured for arithmetic results, DAZ is not
  * supported (MXCSR_MASK excludes it); rcp/rsqrt return the correctly rounded value, not the
  * hardware's 12-bit approximation.
  */
@@ -20,6 +20,8 @@ import { D } from '../decode/record.js';
 import { materialize } from '../flags.js';
 import { sseAvail, XMM_B } from '../fpu/state.js';
 import { xmmSrc } from '../fpu/operands.js';
+import { directed, errSign, R_ADD, R_DIV, R_MUL, R_SQRT, R_SUB, toOdd } from '../fpu/round.js';
+import { toSingle } from './sse-cvt.js';
 import { S } from '../state/layout.js';
 import { register, type Handler } from './registry.js';
 
@@ -32,6 +34,9 @@ const OP_MAX = 5;
 const OP_SQRT = 6;
 const OP_RCP = 7;
 const OP_RSQRT = 8;
+
+/** The fpu/round.ts operation of each OP_ (min and max never round). */
+const R_OP = [R_ADD, R_SUB, R_MUL, R_DIV, 0, 0, R_SQRT];
 
 const MIN_NORMAL32 = 1.1754943508222875e-38;
 const MIN_NORMAL64 = 2.2250738585072014e-308;
@@ -57,7 +62,7 @@ function calc(op: number, a: number, b: number): number {
 }
 
 /** One single-precision lane: d and s are int32 indexes into the state (f32 indexes too). */
-function lane32(c: Cpu, op: number, d: number, s: number, ftz: boolean): void {
+function lane32(c: Cpu, op: number, d: number, s: number, ftz: boolean, rc = 0): void {
   const f = c.f32;
   const v = c.s;
   const a = f[d];
@@ -80,12 +85,16 @@ function lane32(c: Cpu, op: number, d: number, s: number, ftz: boolean): void {
     v[d] = 0xffc00000 | 0;
     return;
   }
-  f[d] = r;
+  // Directed rounding: round the exact result once (to odd in float64, then to single by rc).
+  // (r is never 0 by underflow here: an exact zero takes its sign from directed's rule.)
+  if (rc !== 0 && op <= OP_SQRT)
+    f[d] = r === 0 ? directed(R_OP[op], a, b, r, rc) : toSingle(toOdd(r, errSign(R_OP[op], a, b, r)), rc);
+  else f[d] = r;
   if (ftz && f[d] !== 0 && Math.abs(f[d]) < MIN_NORMAL32) v[d] &= 0x80000000;
 }
 
 /** One double-precision lane: d and s are float64 indexes (int32 index / 2). */
-function lane64(c: Cpu, op: number, d: number, s: number, ftz: boolean): void {
+function lane64(c: Cpu, op: number, d: number, s: number, ftz: boolean, rc = 0): void {
   const f = c.f64;
   const v = c.s;
   const a = f[d];
@@ -116,7 +125,8 @@ function lane64(c: Cpu, op: number, d: number, s: number, ftz: boolean): void {
     v[2 * d + 1] = 0xfff80000 | 0;
     return;
   }
-  f[d] = ftz && r !== 0 && Math.abs(r) < MIN_NORMAL64 ? (r < 0 ? -0 : 0) : r;
+  const x = rc !== 0 && op <= OP_SQRT ? directed(R_OP[op], a, b, r, rc) : r;
+  f[d] = ftz && x !== 0 && Math.abs(x) < MIN_NORMAL64 ? (x < 0 ? -0 : 0) : x;
 }
 
 /** kind: 0 ps, 1 pd, 2 ss, 3 sd. */
@@ -129,12 +139,13 @@ function arith(op: number, kind: number): Handler {
     const s = xmmSrc(c, p, size, !scalar) >> 2;
     const d = (XMM_B >> 2) + (c.pool[p + D.REG] << 2);
     const ftz = (c.s[S.MXCSR] & MXCSR_FTZ) !== 0;
+    const rc = (c.s[S.MXCSR] >> 13) & 3;
     if (dbl) {
-      lane64(c, op, d >> 1, s >> 1, ftz);
-      if (!scalar) lane64(c, op, (d >> 1) + 1, (s >> 1) + 1, ftz);
+      lane64(c, op, d >> 1, s >> 1, ftz, rc);
+      if (!scalar) lane64(c, op, (d >> 1) + 1, (s >> 1) + 1, ftz, rc);
     } else {
-      lane32(c, op, d, s, ftz);
-      if (!scalar) for (let i = 1; i < 4; i++) lane32(c, op, d + i, s + i, ftz);
+      lane32(c, op, d, s, ftz, rc);
+      if (!scalar) for (let i = 1; i < 4; i++) lane32(c, op, d + i, s + i, ftz, rc);
     }
   };
 }
@@ -213,11 +224,12 @@ function horiz(kind: number, dbl: boolean): Handler {
     const v = c.s;
     const T = S.FPU_TMP; // TMP0 holds the inputs the result overwrites
     const ftz = (v[S.MXCSR] & MXCSR_FTZ) !== 0;
+    const rc = (v[S.MXCSR] >> 13) & 3;
     if (kind === 0) {
       if (dbl) {
-        lane64(c, OP_SUB, d >> 1, s >> 1, ftz);
-        lane64(c, OP_ADD, (d >> 1) + 1, (s >> 1) + 1, ftz);
-      } else for (let i = 0; i < 4; i++) lane32(c, i & 1 ? OP_ADD : OP_SUB, d + i, s + i, ftz);
+        lane64(c, OP_SUB, d >> 1, s >> 1, ftz, rc);
+        lane64(c, OP_ADD, (d >> 1) + 1, (s >> 1) + 1, ftz, rc);
+      } else for (let i = 0; i < 4; i++) lane32(c, i & 1 ? OP_ADD : OP_SUB, d + i, s + i, ftz, rc);
       return;
     }
     const op = kind === 1 ? OP_ADD : OP_SUB;
@@ -228,12 +240,12 @@ function horiz(kind: number, dbl: boolean): Handler {
       for (let k = 0; k < 2; k++) {
         v[d + 2 * k] = v[T + 4 * k];
         v[d + 2 * k + 1] = v[T + 4 * k + 1];
-        lane64(c, op, (d >> 1) + k, (T >> 1) + 2 * k + 1, ftz);
+        lane64(c, op, (d >> 1) + k, (T >> 1) + 2 * k + 1, ftz, rc);
       }
     } else {
       for (let k = 0; k < 4; k++) {
         v[d + k] = v[T + 2 * k];
-        lane32(c, op, d + k, T + 2 * k + 1, ftz);
+        lane32(c, op, d + k, T + 2 * k + 1, ftz, rc);
       }
     }
   };

@@ -7,13 +7,15 @@
  * frstor), fisttp and the packed-BCD fbld/fbstp.
  *
  * Precision (documented in the README): values are float64 (see fpu/state.ts); a result is
- * rounded to 53 bits (24 with the precision control at single), always to nearest; the exponent
- * range is float64's. Loads and stores of m80 and of integers are exact (fild/fistp m64
- * round-trip every 64-bit integer); fist/frndint honour the rounding control. Transcendentals use
- * the host's Math functions. fprem/fprem1 always complete the reduction (C2 = 0; the hardware
- * reduces by at most 2^63 per step when the exponents are 64 or more apart). Exceptions are masked whatever FCW says: an invalid operation gives
- * the indefinite NaN, stack overflow/underflow set IE|SF (and C1), but arithmetic does not set
- * PE/UE/OE/DE/ZE, and nothing raises #MF. FOP/FIP/FDP are not tracked (stored as 0).
+ * rounded to 53 bits (24 with the precision control at single) by the rounding control (directed
+ * modes round the exact result once: fpu/round.ts); the exponent range is float64's. Loads and
+ * stores of m80 and of integers are exact (fild/fistp m64 round-trip every 64-bit integer);
+ * fist/frndint/fst honour the rounding control. Transcendentals use the host's Math functions.
+ * fprem/fprem1 always complete the reduction (C2 = 0; the hardware reduces by at most 2^63 per
+ * step when the exponents are 64 or more apart). Exceptions are masked whatever FCW says: an
+ * invalid operation gives the indefinite NaN, stack overflow/underflow set IE|SF (and C1), but
+ * arithmetic does not set PE/UE/OE/DE/ZE, and nothing raises #MF. FOP/FIP/FDP are not tracked
+ * (stored as 0).
  */
 import type { Cpu } from '../cpu.js';
 import { D } from '../decode/record.js';
@@ -41,6 +43,7 @@ import {
   x87Avail,
 } from '../fpu/state.js';
 import { toSingle } from './sse-cvt.js';
+import { directed, errSign, R_ADD, R_DIV, R_MUL, R_SQRT, R_SUB, toOdd } from '../fpu/round.js';
 import { S } from '../state/layout.js';
 import { register, type Handler } from './registry.js';
 
@@ -82,64 +85,26 @@ function putVal(c: Cpu, ph: number, v: number): void {
   f64ToRaw(v);
   putRaw(c, ph, rawLo, rawHi, rawSe);
 }
-/** v rounded to 24 significant bits (to nearest), keeping float64's exponent range. */
-function round24(v: number): number {
+/** v rounded to 24 significant bits by rc (v rounded to odd if inexact), keeping float64's exponent range. */
+function round24rc(v: number, rc: number): number {
   if (v === 0 || v !== v || !isFinite(v)) return v;
   f64Bits(v);
   const k = ((f64Hi() >>> 20) & 0x7ff) - 1023;
-  return Math.fround(v * 2 ** -k) * 2 ** k;
+  return toSingle(v * 2 ** -k, rc) * 2 ** k;
 }
 /**
- * The sign of the rounding error of r = x op y (exact - r): -1, 0 or 1, from an error-free
- * transformation (TwoSum; Dekker's product for * / sqrt). Used only for the single-precision
- * control, to round the exact result once.
+ * Set register ph to the result r (rounded to nearest in float64) of x op y (R_* numbering):
+ * rounded by FCW's rounding control, to 24 bits under precision control single.
  */
-function errSign(op: number, x: number, y: number, r: number): number {
-  let e: number;
-  if (op === OP_ADD || op === OP_SUB) {
-    const b = op === OP_SUB ? -y : y;
-    const bb = r - x;
-    e = x - (r - bb) + (b - bb);
-  } else if (op === OP_MUL) e = twoProdErr(x, y, x * y);
-  else if (op === OP_DIV) {
-    // x / y - r has the sign of (x - r*y) / y
-    const p = r * y;
-    e = (x - p - twoProdErr(r, y, p)) * (y < 0 ? -1 : 1);
-  } else {
-    // sqrt: x - r*r
-    const p = r * r;
-    e = x - p - twoProdErr(r, r, p);
-  }
-  return e > 0 ? 1 : e < 0 ? -1 : 0;
-}
-/** The error of the float64 product p = a*b (Dekker); 0 when it cannot be computed (overflow). */
-function twoProdErr(a: number, b: number, p: number): number {
-  const ca = 134217729 * a;
-  const ah = ca - (ca - a);
-  const al = a - ah;
-  const cb = 134217729 * b;
-  const bh = cb - (cb - b);
-  const bl = b - bh;
-  const e = ah * bh - p + ah * bl + al * bh + al * bl;
-  return e === e && isFinite(e) ? e : 0;
-}
-/** r moved one float64 ulp in direction d when its last bit is 0 (round to odd: a correct later rounding to 24 bits). */
-function toOdd(r: number, d: number): number {
-  if (d === 0 || !isFinite(r) || r === 0) return r;
-  f64Bits(r);
-  const lo = f64Lo();
-  const hi = f64Hi();
-  if (lo & 1) return r;
-  // away from zero when d has r's sign, else toward zero
-  return bitsF64(
-    d > 0 === r > 0 ? (lo + 1) | 0 : (lo - 1) | 0,
-    d > 0 === r > 0 ? (lo === -1 ? hi + 1 : hi) : lo === 0 ? hi - 1 : hi,
-  );
-}
-/** Set register ph to the result of fadd..fdivr or fsqrt: 24-bit significand under precision control 00. */
-function putResult(c: Cpu, ph: number, v: number, err = 0): void {
-  if ((c.s[S.FPU_CW] & 0x300) === 0) v = round24(toOdd(v, err));
-  f64ToRaw(v);
+function putResult(c: Cpu, ph: number, r: number, op: number, x: number, y: number): void {
+  const cw = c.s[S.FPU_CW];
+  const rc = (cw >> 10) & 3;
+  if ((cw & 0x300) === 0) {
+    // (an exact zero takes its sign from the rounding control: directed's rule)
+    if (r === 0) r = directed(op, x, y, r, rc);
+    else r = round24rc(toOdd(r, isFinite(r) ? errSign(op, x, y, r) : 0), rc);
+  } else if (rc !== 0) r = directed(op, x, y, r, rc);
+  f64ToRaw(r);
   putRaw(c, ph, rawLo, rawHi, rawSe);
 }
 function putIndefinite(c: Cpu, ph: number): void {
@@ -528,14 +493,16 @@ function arith(c: Cpu, op: number, dph: number): void {
   if (r !== r) {
     invalid(c, false, false);
     putIndefinite(c, dph);
-  } else if ((s[S.FPU_CW] & 0x300) === 0) {
-    // Single precision: round the exact result once (round to odd at 53 bits, then to 24).
+  } else if ((s[S.FPU_CW] & 0xc00) === 0 && (s[S.FPU_CW] & 0x300) !== 0) {
+    // Round to nearest at double (or extended) precision: the float64 result as it is.
+    f64ToRaw(r);
+    putRaw(c, dph, rawLo, rawHi, rawSe);
+  } else {
     const sw = op === OP_SUBR || op === 7;
-    const x = sw ? b : a;
-    const y = sw ? a : b;
-    const e = errSign(op === OP_SUBR ? OP_SUB : op === 7 ? OP_DIV : op, x, y, r);
-    putResult(c, dph, r, e);
-  } else putResult(c, dph, r);
+    const rop =
+      op === OP_ADD ? R_ADD : op === OP_MUL ? R_MUL : op === OP_SUB || op === OP_SUBR ? R_SUB : R_DIV;
+    putResult(c, dph, r, rop, sw ? b : a, sw ? a : b);
+  }
 }
 
 /** Compare a (physical aph) with the loaded operand: C3 C2 C0 (or ZF PF CF for fcomi). */
@@ -775,7 +742,7 @@ function unary(c: Cpu, k: number): void {
         return putIndefinite(c, st0);
       }
       if (a !== a) return putRaw(c, st0, lo, hi | 0x40000000, se);
-      return putResult(c, st0, Math.sqrt(a), errSign(8, a, 0, Math.sqrt(a)));
+      return putResult(c, st0, Math.sqrt(a), R_SQRT, 0, a);
     case 0x1b: // fsincos
       if (Math.abs(a) >= 2 ** 63) return setCC(s, C2);
       putVal(c, st0, Math.sin(a));

@@ -7,8 +7,8 @@
  * fninit fnclex fldcw fnstcw fnstsw. Each case starts from a random x87 state (TOP, tags, with
  * empty registers for stack faults) and ends with fxsave, so the whole x87 state is compared.
  *
- * Arithmetic runs with the precision control at double (sometimes single) and round to nearest,
- * on "moderate" operands (gen/fpu.ts), where the interpreter's float64 arithmetic is exact to the
+ * Arithmetic runs with the precision control at double (sometimes single) and every rounding
+ * control, on "moderate" operands (gen/fpu.ts), where the interpreter's float64 arithmetic is exact to the
  * hardware's; moves, compares and conversions see every class of value. fprem/fprem1 run with
  * operands less than 2^53 apart, fscale with small factors. Left out: transcendentals
  * (host libm precision), fnstenv/fnsave (they store FIP/FDP, which the interpreter does not
@@ -55,7 +55,7 @@ function template(
 }
 
 export const templates: Template[] = [
-  template('x87: register arithmetic', { pcSingle: true }, (b) => {
+  template('x87: register arithmetic', { pcSingle: true, x87Rc: true }, (b) => {
     const r = b.r;
     const k = r.int(4);
     const sub = r.int(8);
@@ -75,7 +75,7 @@ export const templates: Template[] = [
     }
     return sub === 2 || sub === 3;
   }),
-  template('x87: memory arithmetic', { pcSingle: true }, (b) => {
+  template('x87: memory arithmetic', { pcSingle: true, x87Rc: true }, (b) => {
     const r = b.r;
     const op = r.pick([0xd8, 0xda, 0xde, 0xdc]);
     const reg = op === 0xdc ? r.pick([2, 3]) : r.int(8);
