@@ -49,6 +49,7 @@ import { shiftHandler } from './exec/shift.js';
 import { ACC_FETCH, ACC_READ, ACC_WRITE, PERM_R, PERM_W, PERM_X, WALK_RSVD, type Walker } from './mmu/mmu.js';
 import { materialize } from './flags.js';
 import { TssStacks, type InnerStacks } from './stacks.js';
+import { fpuReset } from './fpu/state.js';
 
 /** The sentinel thrown (never allocated per fault) when a guest fault interrupts an instruction. */
 export const FAULT = Object.freeze({ fault: true });
@@ -84,6 +85,13 @@ const FIRST_CACHED = 2 * DREC_STRIDE; // record 0 is never used, so 0 means "not
 
 export class Cpu {
   readonly s = new Int32Array(STATE_SLOTS);
+  /** Views of the state buffer for the x87/MMX/SSE registers (see fpu/state.ts). */
+  readonly f64 = new Float64Array(this.s.buffer, 0, STATE_SLOTS >> 1);
+  readonly f32 = new Float32Array(this.s.buffer);
+  readonly b8 = new Uint8Array(this.s.buffer);
+  readonly sb8 = new Int8Array(this.s.buffer);
+  readonly w16 = new Uint16Array(this.s.buffer);
+  readonly sw16 = new Int16Array(this.s.buffer);
   readonly mem: PhysMemory;
   readonly u8: Uint8Array;
   readonly view: DataView;
@@ -143,6 +151,7 @@ export class Cpu {
     this.hooks = hooks;
     this.codeMaps = [0, 1, 2].map(() => new Array<Int32Array | undefined>(mem.size >>> 12));
     this.codePage = new Uint8Array(mem.size >>> 12);
+    fpuReset(this.s);
   }
 
   // ---------------------------------------------------------------- registers
@@ -521,6 +530,65 @@ export class Cpu {
       const byte = (k < 4 ? v >>> (k * 8) : vhi >>> ((k - 4) * 8)) & 0xff;
       this.u8[k < n0 ? a0 + k : a1 + k - n0] = byte;
     }
+  }
+
+  /**
+   * Read n bytes (1..4096) at linear (lo, hi) into dst[off..]. Both pages are translated before
+   * any byte is copied; alignment checking applies per 8-byte piece (not to the block).
+   */
+  readBlock(lo: number, hi: number, n: number, dst: Uint8Array, off: number): void {
+    const i = (lo >>> 12) & TLB_MASK;
+    const po = lo & 0xfff;
+    const u8 = this.u8;
+    if (this.tlbTag[i] === (lo >>> 12) + hi * 1048576 && this.tlbPerm[i] & this.rdMask && po + n <= 0x1000) {
+      const a = this.tlbPhys[i] | po;
+      for (let k = 0; k < n; k++) dst[off + k] = u8[a + k];
+      return;
+    }
+    if (n > 1) this.checkAlign(lo, n >= 8 ? 8 : n);
+    const a0 = this.translate(lo, hi, ACC_READ, this.user);
+    const n0 = Math.min(n, 0x1000 - po);
+    let a1 = 0;
+    if (n0 < n)
+      a1 = this.translate(
+        (lo + n0) | 0,
+        (lo >>> 0) + n0 > 0xffffffff ? (hi + 1) | 0 : hi,
+        ACC_READ,
+        this.user,
+      );
+    for (let k = 0; k < n; k++) dst[off + k] = u8[k < n0 ? a0 + k : a1 + k - n0];
+  }
+
+  /** Check that n bytes (1..4096) at linear (lo, hi) can be written (faulting as the write would), writing nothing. */
+  probeWrite(lo: number, hi: number, n: number): void {
+    this.translate(lo, hi, ACC_WRITE, this.user);
+    const n0 = 0x1000 - (lo & 0xfff);
+    if (n0 < n)
+      this.translate((lo + n0) | 0, (lo >>> 0) + n0 > 0xffffffff ? (hi + 1) | 0 : hi, ACC_WRITE, this.user);
+  }
+
+  /** Write n bytes (1..4096) from src[off..] at linear (lo, hi): both pages are checked before any byte is written. */
+  writeBlock(lo: number, hi: number, n: number, src: Uint8Array, off: number): void {
+    const i = (lo >>> 12) & TLB_MASK;
+    const po = lo & 0xfff;
+    const u8 = this.u8;
+    if (this.tlbTag[i] === (lo >>> 12) + hi * 1048576 && this.tlbPerm[i] & this.wrMask && po + n <= 0x1000) {
+      const a = this.tlbPhys[i] | po;
+      for (let k = 0; k < n; k++) u8[a + k] = src[off + k];
+      return;
+    }
+    if (n > 1) this.checkAlign(lo, n >= 8 ? 8 : n);
+    const a0 = this.translate(lo, hi, ACC_WRITE, this.user);
+    const n0 = Math.min(n, 0x1000 - po);
+    let a1 = 0;
+    if (n0 < n)
+      a1 = this.translate(
+        (lo + n0) | 0,
+        (lo >>> 0) + n0 > 0xffffffff ? (hi + 1) | 0 : hi,
+        ACC_WRITE,
+        this.user,
+      );
+    for (let k = 0; k < n; k++) u8[k < n0 ? a0 + k : a1 + k - n0] = src[off + k];
   }
 
   // ---------------------------------------------------------------- operands

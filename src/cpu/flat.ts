@@ -10,9 +10,13 @@ import { FlatWalker } from './mmu/flat.js';
 import { PhysMemory } from '../memory/phys.js';
 import {
   CR0,
+  CR0_MP,
+  CR0_NE,
   CR0_PE,
   CR0_PG,
   CR4,
+  CR4_OSFXSR,
+  CR4_OSXMMEXCPT,
   CR4_PAE,
   CS,
   DS,
@@ -89,8 +93,9 @@ export class RecordingHooks implements CpuHooks {
 /** Put the CPU in flat user mode: long mode with a 64-bit CS, or 32-bit protected mode. */
 export function enterFlatUserMode(cpu: Cpu, bits: 64 | 32, sel: FlatSelectors): void {
   const s = cpu.s;
-  s[CR0] = CR0_PE | CR0_PG;
-  s[CR4] = CR4_PAE;
+  // As Linux runs user code: MP and NE in CR0, OSFXSR and OSXMMEXCPT in CR4 (SSE enabled).
+  s[CR0] = CR0_PE | CR0_MP | CR0_NE | CR0_PG;
+  s[CR4] = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
   s[EFER] = bits === 64 ? EFER_LME | EFER_LMA | EFER_NXE : EFER_NXE;
   const lim = 0xffffffff | 0;
   const data = (sr: number, v: number): void =>

@@ -2,8 +2,9 @@
  * The CPUID policy of a PV guest, as a table: what the interpreter implements, with what a PV
  * guest must not use hidden, plus Xen's leaves at 0x40000000 (signature "XenVMMXenVMM",
  * version, hypercall-page count and MSR base). Leaves and bits not in the table read as zero.
- * Invariant: a bit set here names a feature the CPU implements (x87/SSE are not yet, so the
- * FPU/SSE bits stay clear until they are).
+ * Invariant: a bit set here names a feature the CPU implements, and every instruction of it
+ * (x87, MMX, fxsave/fxrstor, SSE, SSE2, SSE3 and SSSE3 are; XSAVE, SSE4 and AVX are not, so
+ * their bits stay clear).
  */
 import { XEN_MAJOR, XEN_MINOR } from './hc/version.js';
 
@@ -13,9 +14,20 @@ function sig(s: string): number {
   return s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24);
 }
 
-// Basic leaf 1 EDX: TSC (4), MSR (5), PAE (6), CX8 (8), CMOV (15). ECX: CX16 (13), POPCNT (23), MOVBE (22).
-const L1_EDX = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 15);
-const L1_ECX = (1 << 13) | (1 << 22) | (1 << 23) | (1 << 31); // bit 31: running on a hypervisor
+// Basic leaf 1 EDX: FPU (0), TSC (4), MSR (5), PAE (6), CX8 (8), CMOV (15), MMX (23), FXSR (24),
+// SSE (25), SSE2 (26). ECX: SSE3 (0), SSSE3 (9), CX16 (13), MOVBE (22), POPCNT (23).
+const L1_EDX =
+  (1 << 0) |
+  (1 << 4) |
+  (1 << 5) |
+  (1 << 6) |
+  (1 << 8) |
+  (1 << 15) |
+  (1 << 23) |
+  (1 << 24) |
+  (1 << 25) |
+  (1 << 26);
+const L1_ECX = (1 << 0) | (1 << 9) | (1 << 13) | (1 << 22) | (1 << 23) | (1 << 31); // bit 31: running on a hypervisor
 // Extended leaf 0x80000001 EDX: SYSCALL (11), NX (20), LM (29); ECX: LAHF_LM (0), ABM/LZCNT (5).
 const E1_EDX = (1 << 11) | (1 << 20) | (1 << 29);
 const E1_ECX = (1 << 0) | (1 << 5);

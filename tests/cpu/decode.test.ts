@@ -9,6 +9,7 @@ import { decode, FEAT_ALL, FEAT_LZCNT } from '../../src/cpu/decode/decoder.js';
 import { handlerName } from '../../src/cpu/exec/registry.js';
 import {
   D_ASZ,
+  D_AUX,
   D_BASE,
   D_DISP,
   D_DISP_HI,
@@ -53,6 +54,7 @@ interface Rec {
   dispHi: number;
   imm: number;
   immHi: number;
+  aux: number;
   pfx: number;
 }
 
@@ -79,6 +81,7 @@ function dec(mode: number, bytes: number[], feats = FEAT_ALL): Rec {
     dispHi: p[D_DISP_HI],
     imm: p[D_IMM],
     immHi: p[D_IMM_HI],
+    aux: p[D_AUX],
     pfx: p[D_PFX],
   };
 }
@@ -134,14 +137,17 @@ test('the last of F2/F3 is the mandatory prefix and takes precedence over 66', (
 
 test('an NP row is undefined under any of 66/F2/F3', () => {
   // 0F 77 emms, 0F C3 movnti, 0F 01 D0 xgetbv.
-  assert.equal(dec(64, [0x0f, 0x77]).op, 'unimpl');
+  assert.equal(dec(64, [0x0f, 0x77]).op, 'emms');
   assert.equal(dec(64, [0x66, 0x0f, 0x77]).op, 'ud');
   assert.equal(dec(64, [0x0f, 0xc3, 0x00]).op, 'movnti');
   assert.equal(dec(64, [0xf3, 0x0f, 0xc3, 0x00]).op, 'ud');
   assert.equal(dec(64, [0x0f, 0x01, 0xd0]).op, 'xgetbv');
   assert.equal(dec(64, [0x66, 0x0f, 0x01, 0xd0]).op, 'ud');
   // 0F 10 under each prefix is a different SSE instruction; 0F 50 has no F3 form.
-  for (const p of [[], [0x66], [0xf3], [0xf2]]) assert.equal(dec(64, [...p, 0x0f, 0x10, 0xc1]).op, 'unimpl');
+  const names = ['movups', 'movupd', 'movss', 'movsd'];
+  [[], [0x66], [0xf3], [0xf2]].forEach((p, i) =>
+    assert.equal(dec(64, [...p, 0x0f, 0x10, 0xc1]).op, names[i]),
+  );
   assert.equal(dec(64, [0xf3, 0x0f, 0x50, 0xc1]).op, 'ud');
 });
 
@@ -333,13 +339,15 @@ test('mov Sreg: CS as a destination and Sreg 6/7 are #UD', () => {
 });
 
 test('x87: every defined form decodes with its length, reserved forms are #UD', () => {
-  assert.deepEqual([dec(64, [0xd9, 0xd0]).op, dec(64, [0xd9, 0xd0]).len], ['unimpl', 2], 'fnop');
+  assert.deepEqual([dec(64, [0xd9, 0xd0]).op, dec(64, [0xd9, 0xd0]).len], ['fnop', 2], 'fnop');
   assert.equal(dec(64, [0xd9, 0xd1]).op, 'ud');
   assert.equal(dec(64, [0xd9, 0x08]).op, 'ud', 'D9 /1 memory is reserved');
   assert.equal(dec(64, [0xdd, 0x80, 0, 0, 0, 0]).len, 6, 'fld qword [rax+disp32]');
-  assert.equal(dec(64, [0xde, 0xd9]).op, 'unimpl', 'fcompp');
+  assert.equal(dec(64, [0xde, 0xd9]).op, 'fcom_r', 'fcompp');
+  assert.equal(dec(64, [0xde, 0xd9]).aux, 2, 'fcompp pops twice');
   assert.equal(dec(64, [0xde, 0xd8]).op, 'ud');
-  assert.equal(dec(64, [0xdf, 0xe0]).op, 'unimpl', 'fnstsw ax');
+  assert.equal(dec(64, [0xdf, 0xe0]).op, 'fnstsw_ax', 'fnstsw ax');
+  assert.equal(dec(64, [0xdf, 0x20]).op, 'fbld', 'fbld (packed BCD)');
 });
 
 test('3DNow!, VEX and EVEX are #UD', () => {

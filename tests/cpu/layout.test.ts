@@ -51,6 +51,23 @@ test('every const-enum state index equals the offset derived from the layout tab
     'EXC_VECTOR',
     'EXC_ERR',
     'EXC_HAS_ERR',
+    'XCR0',
+    'XCR0_HI',
+    'XMM',
+    'FPU_TMP',
+    'FPR',
+    'FPR_RAW',
+    'MXCSR',
+    'FPU_CW',
+    'FPU_SW',
+    'FPU_TAG',
+    'FPU_FOP',
+    'FPU_FIP',
+    'FPU_FIP_HI',
+    'FPU_FCS',
+    'FPU_FDP',
+    'FPU_FDP_HI',
+    'FPU_FDS',
   ];
   // The const enum is erased at run time; its values are inlined where used, so compare them
   // through a table of the inlined values.
@@ -96,9 +113,29 @@ test('every const-enum state index equals the offset derived from the layout tab
     EXC_VECTOR: L.S.EXC_VECTOR,
     EXC_ERR: L.S.EXC_ERR,
     EXC_HAS_ERR: L.S.EXC_HAS_ERR,
+    XCR0: L.S.XCR0,
+    XCR0_HI: L.S.XCR0_HI,
+    XMM: L.S.XMM,
+    FPU_TMP: L.S.FPU_TMP,
+    FPR: L.S.FPR,
+    FPR_RAW: L.S.FPR_RAW,
+    MXCSR: L.S.MXCSR,
+    FPU_CW: L.S.FPU_CW,
+    FPU_SW: L.S.FPU_SW,
+    FPU_TAG: L.S.FPU_TAG,
+    FPU_FOP: L.S.FPU_FOP,
+    FPU_FIP: L.S.FPU_FIP,
+    FPU_FIP_HI: L.S.FPU_FIP_HI,
+    FPU_FCS: L.S.FPU_FCS,
+    FPU_FDP: L.S.FPU_FDP,
+    FPU_FDP_HI: L.S.FPU_FDP_HI,
+    FPU_FDS: L.S.FPU_FDS,
   };
   for (const n of names) assert.equal(inlined[n], table[n], n);
-  assert.ok(L.S.EXC_HAS_ERR < L.STATE_SLOTS);
+  assert.ok(L.S.FPU_FDS < L.STATE_SLOTS);
+  // Float64Array views overlay XMM and FPR: both must start 8-byte aligned.
+  assert.equal(L.S.XMM % 2, 0);
+  assert.equal(L.S.FPR % 2, 0);
 });
 
 test('every decoded-record enum field equals its named export', () => {

@@ -44,6 +44,13 @@ for (const width of [64, 32] as const) {
       // into and bound exist only outside 64-bit mode.
       ...(width === 32 ? ['into: vector 4', 'bound: vector 5'] : []),
       'ud2: vector 6',
+      // fpu_taskswitch(1) sets CR0.TS: x87, SSE and (CR0.MP set) fwait raise #NM, bounced to the
+      // guest; clts (emulated) and fpu_taskswitch(0) clear it (999: nothing trapped).
+      'fpu_taskswitch(1): pxor: vector 7',
+      'fpu_taskswitch(1): fld1: vector 7',
+      'fpu_taskswitch(1): fwait: vector 7',
+      'clts: pxor: vector 999 error 0',
+      'fpu_taskswitch(0): fninit: vector 999 error 0',
       // A vector with no trap-table entry: #GP with error code vector * 8 + 2 (IDT, EXT clear).
       'int 0x40 (no entry): vector 13 error 202',
       // int 0x80 (DPL 3 entry) goes straight to the guest kernel.

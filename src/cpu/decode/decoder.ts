@@ -43,7 +43,7 @@ import {
   RIP_REL,
 } from './record.js';
 import { ROWS } from './opcodes.js';
-import { handlerId } from '../exec/registry.js';
+import { handlerId, hasHandler } from '../exec/registry.js';
 import '../exec/all.js';
 
 /** Feature bits that change decoding (an absent feature makes its rows undefined or fall back). */
@@ -231,7 +231,9 @@ function buildTables(): void {
       flags |= E_MODRM;
       flags &= ~E_BYTE;
     }
-    const [hname, auxStr] = handler.split(':');
+    let [hname, auxStr] = handler.split(':');
+    // An optional handler (flag 'opt') that no family registers: decoded, executed as 'unimpl' (SSE).
+    if (flagStr.split(' ').includes('opt') && !hasHandler(hname)) [hname, auxStr] = ['unimpl', '1'];
     const aux = auxStr === undefined ? 0 : parseInt(auxStr, 10);
     const entry: Entry = {
       pfx,

@@ -16,7 +16,7 @@
  *   MMX/SSE registers V/P (ModRM.reg), W/Q (register or memory), U/N (register only),
  *   Ib (zero-extended), Ibs (sign-extended to the operand size), Iw, Iz (16/32, sign-extended to 64),
  *   Iv (16/32/64), Jb Jz (relative), Ap (far pointer), Ob Ov (moffs), fixed registers (AL, rAX, CL, DX, 1).
- * Flags: L lock allowed; i64 invalid in 64-bit mode; o64 only in 64-bit mode; d64 default 64-bit
+ * Flags: opt the handler may be missing (then the form is 'unimpl:1', #UD reported); L lock allowed; i64 invalid in 64-bit mode; o64 only in 64-bit mode; d64 default 64-bit
  *   operand size in 64-bit mode; f64 64-bit operand size in 64-bit mode (near branches; 66 selects
  *   16 bits as on AMD, the host of the differential tests; Intel ignores 66 there); nomem the ModRM must be a register (mod=3) else #UD;
  *   ign the ModRM.mod field is ignored and rm is a register (mov cr/dr); cr ModRM.reg (with REX.R)
@@ -90,11 +90,11 @@ function shiftRows(): Row[] {
 }
 
 /**
- * x87 rows (D8-DF): every defined form, decoded for length and executed as #UD ('unimpl:0') until
- * the x87 family exists. Memory forms are all defined except the reserved ModRM.reg values below;
- * register forms (mod=3) are all defined except the reserved ModRM bytes below (SDM vol. 2 A.5;
- * the undocumented aliases fcom2/fcomp3/fxch4/fcomp5/fxch7/fstp1/fstp8/fstp9, ffreep, feni/fdisi/
- * fsetpm are defined, as on the hardware).
+ * x87 rows (D8-DF): every defined form (SDM vol. 2 A.5; the undocumented aliases fcom2/fcomp3/
+ * fxch4/fcomp5/fxch7/fstp1/fstp8/fstp9, ffreep, feni/fdisi/fsetpm are defined, as on the
+ * hardware). Memory forms are all defined except the reserved ModRM.reg values below; register
+ * forms (mod=3) are all defined except the reserved ModRM bytes below. The handler of each form
+ * comes from x87Handler.
  */
 const X87_RESERVED_MEM: Record<number, number[]> = { 0xd9: [1], 0xdb: [4, 6], 0xdd: [5] };
 const X87_RESERVED_REG: Record<number, string> = {
@@ -106,6 +106,36 @@ const X87_RESERVED_REG: Record<number, string> = {
   0xdf: 'E1-E7 F8-FF',
 };
 
+/** Memory forms by opcode: ModRM.reg -> handler[:aux] (see exec/x87.ts for the aux encodings). */
+const X87_MEM: Record<number, string[]> = {
+  0xd9: ['fld_m:0', '', 'fst_m:0', 'fst_m:16', 'fldenv', 'fldcw', 'fnstenv', 'fnstcw'],
+  0xdb: ['fld_m:3', 'fist_m:52', 'fist_m:4', 'fist_m:20', '', 'fld_m:5', '', 'fst_m:21'],
+  0xdd: ['fld_m:1', 'fist_m:56', 'fst_m:1', 'fst_m:17', 'frstor', '', 'fnsave', 'fnstsw'],
+  0xdf: ['fld_m:2', 'fist_m:50', 'fist_m:2', 'fist_m:18', 'fbld', 'fld_m:4', 'fbstp', 'fist_m:24'],
+};
+/** Register forms by opcode: ModRM.reg -> handler[:aux] ('x87_unary:N' adds ModRM.rm to N). */
+const X87_REG: Record<number, string[]> = {
+  0xd9: ['fld_st', 'fxch', 'fnop', 'fst_st:1', 'x87_unary:0', 'x87_unary:8', 'x87_unary:16', 'x87_unary:24'],
+  0xda: ['fcmov:2', 'fcmov:4', 'fcmov:6', 'fcmov:10', '', 'fcom_r:6', '', ''],
+  0xdb: ['fcmov:3', 'fcmov:5', 'fcmov:7', 'fcmov:11', '', 'fcomi:2', 'fcomi:0', ''],
+  0xdd: ['ffree', 'fxch', 'fst_st:0', 'fst_st:1', 'fcom_r:4', 'fcom_r:5', '', ''],
+  0xde: ['x87_arith_r:16', 'x87_arith_r:17', 'fcom_r:1', 'fcom_r:2'].concat(
+    [4, 5, 6, 7].map((r) => `x87_arith_r:${16 | r}`),
+  ),
+  0xdf: ['ffreep', 'fxch', 'fst_st:1', 'fst_st:1', 'fnstsw_ax', 'fcomi:3', 'fcomi:1', ''],
+};
+const DB_E0 = ['fnop_legacy', 'fnop_legacy', 'fnclex', 'fninit', 'fnop_legacy'];
+
+function x87Handler(op: number, reg: number, mem: boolean, rm: number): string {
+  if (op === 0xd8 || op === 0xda || op === 0xdc || op === 0xde) {
+    if (mem) return `x87_arith_m:${reg | (((op - 0xd8) >> 1) << 4)}`;
+    if (op === 0xd8) return `x87_arith_r:${reg}`;
+    if (op === 0xdc) return `x87_arith_r:${reg | 8}`;
+  }
+  if (op === 0xdb && !mem && reg === 4) return DB_E0[rm];
+  return (mem ? X87_MEM : X87_REG)[op][reg];
+}
+
 function x87Rows(): Row[] {
   const rows: Row[] = [];
   for (let op = 0xd8; op <= 0xdf; op++) {
@@ -115,22 +145,29 @@ function x87Rows(): Row[] {
       for (let m = a; m <= b; m++) reserved.add(m);
     }
     for (let reg = 0; reg < 8; reg++) {
-      if (!(X87_RESERVED_MEM[op] ?? []).includes(reg)) rows.push([`${hx(op)}/${reg} m`, 'x87 M', 'unimpl:0']);
+      if (!(X87_RESERVED_MEM[op] ?? []).includes(reg))
+        rows.push([`${hx(op)}/${reg} m`, 'x87 M', x87Handler(op, reg, true, 0)]);
       const rms = [0, 1, 2, 3, 4, 5, 6, 7].filter((rm) => !reserved.has(0xc0 | (reg << 3) | rm));
-      if (rms.length === 8) rows.push([`${hx(op)}/${reg} r`, 'x87 R', 'unimpl:0']);
-      else for (const rm of rms) rows.push([`${hx(op)}/${reg} r${rm}`, 'x87 R', 'unimpl:0']);
+      if (rms.length === 8) rows.push([`${hx(op)}/${reg} r`, 'x87 R', x87Handler(op, reg, false, 0)]);
+      else
+        for (const rm of rms) rows.push([`${hx(op)}/${reg} r${rm}`, 'x87 R', x87Handler(op, reg, false, rm)]);
     }
   }
   return rows;
 }
 
 /**
- * MMX and SSE..SSE4.2 rows, decoded for length and validity and executed as #UD ('unimpl:1') until
- * the SSE family exists. One line per opcode: the instruction under each mandatory prefix (NP =
+ * MMX and SSE..SSE4.2 rows. One line per opcode: the instruction under each mandatory prefix (NP =
  * none of 66/F2/F3; the last F2/F3 takes precedence over 66), in the manual's operand letters:
  * V/P an xmm/mmx register in ModRM.reg, W/Q an xmm/mmx register or memory, U/N an xmm/mmx register
  * in ModRM.rm (mod=3 only), M memory only. A prefix not listed is #UD. AES, PCLMULQDQ, SHA, GFNI,
  * SSE4A, VMX and the other extensions sharing these maps are not listed: #UD.
+ *
+ * The handler of a form is named after it: the mnemonic for a register destination (V, P, G),
+ * mnemonic_st for a memory/W destination, mnemonic_imm for the shift-by-immediate groups (U, N
+ * destination). Its aux is the mandatory prefix (0 NP, 1 66, 2 F3, 3 F2) | 0x100 for an MMX form
+ * (P/Q/N operands and no xmm operand). A mnemonic that no exec family implements (SSE4.1/4.2)
+ * decodes to 'unimpl:1' (#UD, reported): the row's flag 'opt'.
  */
 const MMX_SSE2 = (m: string): string => `NP ${m} P,Q | 66 ${m} V,W`;
 const PS_PD = (m: string): string => `NP ${m}ps V,W | 66 ${m}pd V,W`;
@@ -313,12 +350,21 @@ const SSE_TABLE: readonly (readonly [string, string])[] = [
   ['0F 3A 63', '66 pcmpistri V,W,Ib'],
 ];
 
+const PFX_KIND: Record<string, number> = { NP: 0, '66': 1, F3: 2, F2: 3 };
+
 function sseRows(): Row[] {
   const rows: Row[] = [];
   for (const [opcode, alts] of SSE_TABLE) {
     for (const alt of alts.split(' | ')) {
-      const [pfx, ...syntax] = alt.split(' ');
-      rows.push([`${pfx} ${opcode}`, syntax.join(' '), 'unimpl:1']);
+      const [pfx, mnem, operands = ''] = alt.split(' ');
+      const ops = operands.split(',');
+      const first = ops[0][0] ?? 'V';
+      const name =
+        first === 'U' || first === 'N' ? `${mnem}_imm` : 'VPG'.includes(first) ? mnem : `${mnem}_st`;
+      const letters = ops.map((o) => o[0]);
+      const mmx = letters.some((l) => 'PQN'.includes(l)) && !letters.some((l) => 'VWU'.includes(l));
+      const aux = PFX_KIND[pfx] | (mmx ? 0x100 : 0);
+      rows.push([`${pfx} ${opcode}`, `${mnem} ${operands}`.trim(), `${name}:${aux}`, 'opt']);
     }
   }
   return rows;
@@ -564,10 +610,10 @@ export const ROWS: readonly Row[] = [
   ['0F 34', 'sysenter', 'sysenter'],
   ['0F 35', 'sysexit', 'sysexit'],
   ['0F A2', 'cpuid', 'cpuid'],
-  ['NP 0F AE/0 m', 'fxsave M', 'unimpl:1'],
-  ['NP 0F AE/1 m', 'fxrstor M', 'unimpl:1'],
-  ['NP 0F AE/2 m', 'ldmxcsr Md', 'unimpl:1'],
-  ['NP 0F AE/3 m', 'stmxcsr Md', 'unimpl:1'],
+  ['NP 0F AE/0 m', 'fxsave M', 'fxsave'],
+  ['NP 0F AE/1 m', 'fxrstor M', 'fxrstor'],
+  ['NP 0F AE/2 m', 'ldmxcsr Md', 'ldmxcsr'],
+  ['NP 0F AE/3 m', 'stmxcsr Md', 'stmxcsr'],
   ['NP 0F AE/4 m', 'xsave M', 'unimpl:1'],
   ['NP 0F AE/5 m', 'xrstor M', 'unimpl:1'],
   ['NP 0F AE/6 m', 'xsaveopt M', 'unimpl:1'],

@@ -2,12 +2,12 @@
  * Small handlers that fit no family: flag operations (cmc clc stc cld std), nops and hints,
  * clflush (checked like a read),
  * the #UD encodings (ud0/ud1/ud2 and every undefined encoding), over-long instructions (#GP),
- * fwait, and instructions decoded but not implemented yet (x87, SSE), which report themselves
+ * and instructions decoded but not implemented (SSE4, crc32...), which report themselves
  * through hooks.unimplemented and then raise #UD: nothing silently misbehaves.
  */
 import { D, P_REP, P_REPNE } from '../decode/record.js';
 import { materialize } from '../flags.js';
-import { CR0_TS, EXC_NM, EXC_UD, F_CF, F_DF, S } from '../state/layout.js';
+import { EXC_UD, F_CF, F_DF, S } from '../state/layout.js';
 import { register } from './registry.js';
 
 register({
@@ -37,9 +37,5 @@ register({
   unimpl(c, p) {
     c.hooks.unimplemented(c, c.pool[p + D.AUX] === 0 ? 'x87' : 'sse');
     c.fault(EXC_UD, 0, false);
-  },
-  fwait(c) {
-    // S.CR0.MP is taken as set (as every modern OS runs).
-    if (c.s[S.CR0] & CR0_TS) c.fault(EXC_NM, 0, false);
   },
 });

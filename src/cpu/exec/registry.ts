@@ -26,6 +26,11 @@ export function handlerId(name: string): number {
   return id;
 }
 
+/** Whether some exec family registered `name`. */
+export function hasHandler(name: string): boolean {
+  return ids.has(name);
+}
+
 export function handlerName(id: number): string {
   for (const [name, i] of ids) if (i === id) return name;
   return `#${id}`;

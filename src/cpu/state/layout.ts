@@ -10,6 +10,11 @@
  *    when LF_OP is LF_NONE, otherwise they are computed from the LF_* fields (see cpu/flags.ts).
  *  - A segment register is SEG_FIELDS consecutive slots: selector, base, base_hi, limit (bytes,
  *    already scaled by G), attr (descriptor bits 40..55: type|S<<4|DPL<<5|P<<7|AVL<<12|L<<13|DB<<14|G<<15).
+ *  - XMM n is 4 slots at XMM + 4n (bytes little-endian, as in memory); XMM and FPR start at even
+ *    slots so that Float32/Float64/Uint8 views of the same buffer overlay them (cpu/fpu/state.ts).
+ *  - x87 physical register i: FPR[2i..2i+1] its value as a float64, FPR_RAW[3i..3i+2] its 80-bit
+ *    form (mantissa lo, mantissa hi, sign|exponent). Both are kept in step by every write
+ *    (see cpu/fpu/state.ts); FPU_SW holds TOP in bits 11..13; FPU_TAG is the full 16-bit tag word.
  */
 
 const TABLE: ReadonlyArray<readonly [string, number]> = [
@@ -47,6 +52,21 @@ const TABLE: ReadonlyArray<readonly [string, number]> = [
   ['EXC_ERR', 1],
   ['EXC_HAS_ERR', 1],
   ['XCR0', 2],
+  // x87/MMX/SSE state (cpu/fpu/state.ts): XMM and FPR are at even slots (8-byte aligned) so
+  // Float64Array views can overlay them.
+  ['XMM', 64],
+  ['FPU_TMP', 8],
+  ['FPR', 16],
+  ['FPR_RAW', 24],
+  ['MXCSR', 1],
+  ['FPU_CW', 1],
+  ['FPU_SW', 1],
+  ['FPU_TAG', 1],
+  ['FPU_FOP', 1],
+  ['FPU_FIP', 2],
+  ['FPU_FCS', 1],
+  ['FPU_FDP', 2],
+  ['FPU_FDS', 1],
 ];
 
 function build(): Record<string, number> {
@@ -111,6 +131,21 @@ export const enum S {
   EXC_HAS_ERR = 131,
   XCR0 = 132,
   XCR0_HI = 133,
+  XMM = 134,
+  FPU_TMP = 198,
+  FPR = 206,
+  FPR_RAW = 222,
+  MXCSR = 246,
+  FPU_CW = 247,
+  FPU_SW = 248,
+  FPU_TAG = 249,
+  FPU_FOP = 250,
+  FPU_FIP = 251,
+  FPU_FIP_HI = 252,
+  FPU_FCS = 253,
+  FPU_FDP = 254,
+  FPU_FDP_HI = 255,
+  FPU_FDS = 256,
 }
 
 export const GPR = L.GPR;
@@ -162,6 +197,23 @@ export const EXC_ERR = L.EXC_ERR;
 export const EXC_HAS_ERR = L.EXC_HAS_ERR;
 /** XCR0 (xsetbv/xgetbv); bit 0 (x87) reads as 1 even before the first xsetbv. */
 export const XCR0 = L.XCR0;
+export const XCR0_HI = L.XCR0 + 1;
+export const XMM = L.XMM;
+/** Two 16-byte scratch areas for the SSE/MMX handlers (not architectural state). */
+export const FPU_TMP = L.FPU_TMP;
+export const FPR = L.FPR;
+export const FPR_RAW = L.FPR_RAW;
+export const MXCSR = L.MXCSR;
+export const FPU_CW = L.FPU_CW;
+export const FPU_SW = L.FPU_SW;
+export const FPU_TAG = L.FPU_TAG;
+export const FPU_FOP = L.FPU_FOP;
+export const FPU_FIP = L.FPU_FIP;
+export const FPU_FIP_HI = L.FPU_FIP + 1;
+export const FPU_FCS = L.FPU_FCS;
+export const FPU_FDP = L.FPU_FDP;
+export const FPU_FDP_HI = L.FPU_FDP + 1;
+export const FPU_FDS = L.FPU_FDS;
 export const STATE_SLOTS = L.SIZE;
 
 /** Segment register numbers, in the x86 encoding order (sreg field of ModRM), then LDTR and TR. */
@@ -227,13 +279,17 @@ export const F_ARITH = F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF;
 
 /** Control register and EFER bits the CPU itself interprets. */
 export const CR0_PE = 1 << 0;
+export const CR0_MP = 1 << 1;
+export const CR0_EM = 1 << 2;
 export const CR0_TS = 1 << 3;
+export const CR0_NE = 1 << 5;
 export const CR0_WP = 1 << 16;
 export const CR0_AM = 1 << 18;
 export const CR0_PG = 1 << 31;
 export const CR4_PAE = 1 << 5;
 export const CR4_PGE = 1 << 7;
 export const CR4_OSFXSR = 1 << 9;
+export const CR4_OSXMMEXCPT = 1 << 10;
 export const EFER_SCE = 1 << 0;
 export const EFER_LME = 1 << 8;
 export const EFER_LMA = 1 << 10;

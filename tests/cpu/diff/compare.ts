@@ -6,7 +6,8 @@
  */
 import { oracle32, runNative, type NativeCase, type NativeResult } from './native.js';
 import { EmuRunner, type Outcome } from './emu.js';
-import { CMP_FLAGS, Rng, Builder, type Case, type Template } from './gen/common.js';
+import { CMP_FLAGS, FX_OFF, Rng, Builder, type Case, type Template } from './gen/common.js';
+import { dataFill } from './gen/mov.js';
 import { TEMPLATES } from './gen/index.js';
 import { hex64, toBig, fromBig } from '../../../src/lib/u64.js';
 
@@ -22,7 +23,7 @@ export interface DiffReport {
 function toNative(c: Case): NativeCase {
   const regs = new BigUint64Array(16);
   for (let i = 0; i < 16; i++) regs[i] = toBig(c.regs[2 * i], c.regs[2 * i + 1]);
-  return { seed: c.seed, code: Uint8Array.from(c.code), regs, rflags: BigInt(c.flags >>> 0) };
+  return { seed: c.seed, code: Uint8Array.from(c.code), regs, rflags: BigInt(c.flags >>> 0), fpu: c.fpu };
 }
 
 const MAX_DIFFS = 4096;
@@ -67,12 +68,30 @@ export function compare(c: Case, n: NativeResult, e: Outcome): string | null {
     out.push(
       `flags native=${(nf & mask).toString(16)} emu=${(e.flags & mask).toString(16)} (mask ${mask.toString(16)})`,
     );
-  const nd = n.diffs.map(([o, v]) => `${o.toString(16)}:${v.toString(16)}`).join(' ');
+  let ndiffs = n.diffs;
+  let ediffs = e.diffs.slice(0, MAX_DIFFS);
+  if (c.fxMask) {
+    // The fxsave image the case ended with: compare its bytes through the mask, the rest as usual.
+    const inFx = ([o]: [number, number]): boolean => o >= FX_OFF && o < FX_OFF + 512;
+    const image = (d: Array<[number, number]>): Uint8Array => {
+      const img = dataFill(c.seed).slice(FX_OFF, FX_OFF + 512);
+      for (const [o, v] of d) if (inFx([o, v])) img[o - FX_OFF] = v;
+      return img;
+    };
+    const ni = image(ndiffs);
+    const ei = image(ediffs);
+    const bad: string[] = [];
+    for (let i = 0; i < 512; i++) {
+      const m = c.fxMask[i];
+      if ((ni[i] & m) !== (ei[i] & m)) bad.push(`+${i}:${ni[i].toString(16)}/${ei[i].toString(16)}`);
+    }
+    if (bad.length) out.push(`fxsave image (native/emu) ${bad.slice(0, 40).join(' ')}`);
+    ndiffs = ndiffs.filter((d) => !inFx(d));
+    ediffs = ediffs.filter((d) => !inFx(d));
+  }
+  const nd = ndiffs.map(([o, v]) => `${o.toString(16)}:${v.toString(16)}`).join(' ');
   // The runner reports at most MAX_DIFFS changed bytes (the first ones, ascending).
-  const ed = e.diffs
-    .slice(0, MAX_DIFFS)
-    .map(([o, v]) => `${o.toString(16)}:${v.toString(16)}`)
-    .join(' ');
+  const ed = ediffs.map(([o, v]) => `${o.toString(16)}:${v.toString(16)}`).join(' ');
   if (nd !== ed) out.push(`memory native=[${nd.slice(0, 200)}] emu=[${ed.slice(0, 200)}]`);
   return out.length ? out.join('; ') : null;
 }

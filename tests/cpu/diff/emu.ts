@@ -27,6 +27,7 @@ import {
 import { CODE_ENTRY, DATA_BASE, DATA_SIZE, type Case } from './gen/common.js';
 import { fillData } from './native.js';
 import { LinuxUserState } from './linux-user.js';
+import { fxrstorImage } from '../../../src/cpu/exec/fxsave.js';
 
 const CODE_BASE = 0x50000000;
 const CODE_SIZE = 0x2000;
@@ -131,6 +132,8 @@ export class EmuRunner {
     if (this.bits === 64) cpu.s[segSlot(GS, SEG_BASE)] = DATA_BASE;
     cpu.s[CR2] = 0;
     cpu.s[CR2_HI] = 0;
+    if (c.fpu && !fxrstorImage(cpu, c.fpu, 0, false, this.bits === 64))
+      throw new Error(`${c.name}: the case's fxsave image is not loadable (MXCSR)`);
     hooks.vector = -1;
     let n = 0;
     while (n < budget && hooks.vector < 0) n += cpu.run(budget - n);

@@ -5,8 +5,8 @@
  * reported field means; the binary protocol is summarized here too.
  *
  * Protocol (little-endian). Request, 184 bytes: u32 'CASE', u32 seed, u32 code length (<= 32),
- * u32 flags (0), u8 code[32], u64 regs[16] (rax rcx rdx rbx rsp rbp rsi rdi r8..r15), u64 rflags;
- * or u32 'INFO' + 180 zero bytes. Result: u32 'RSLT', u32 kind, u32 signo, u32 trapno, u64 err,
+ * u32 flags (bit 0: a 512-byte fxsave image follows), u8 code[32], u64 regs[16] (rax rcx rdx rbx
+ * rsp rbp rsi rdi r8..r15), u64 rflags[, u8 fxsave[512]]; or u32 'INFO' + 180 zero bytes. Result: u32 'RSLT', u32 kind, u32 signo, u32 trapno, u64 err,
  * u64 cr2, u64 regs[16], u64 rip, u64 rflags, u32 ndiff, u32 0, ndiff x (u32 offset, u32 byte).
  * INFO result: u32 'INFO', u32 bits, u64 fields[8].
  *
@@ -41,6 +41,8 @@ export interface NativeCase {
   regs: BigUint64Array;
   /** Only CF PF AF ZF SF TF DF OF NT RF AC ID are used; the case runs with IF set and IOPL 0. */
   rflags: bigint;
+  /** The initial x87/SSE state as an fxsave image (512 bytes), loaded with fxrstor before the case. */
+  fpu?: Uint8Array;
 }
 
 export interface NativeResult {
@@ -79,6 +81,8 @@ const MAGIC_CASE = 0x45534143;
 const MAGIC_INFO = 0x4f464e49;
 const MAGIC_RSLT = 0x544c5352;
 const REQ_SIZE = 184;
+const FPU_SIZE = 512;
+const FLAG_FPU = 1;
 const RES_SIZE = 184;
 const INFO_SIZE = 72;
 /** Requests encoded per stdin write. */
@@ -227,25 +231,37 @@ function exchange(
 function checkCase(c: NativeCase, i: number): void {
   if (c.code.length > 32) throw new Error(`case ${i}: code is ${c.code.length} bytes (at most 32)`);
   if (c.regs.length !== 16) throw new Error(`case ${i}: ${c.regs.length} registers (16 expected)`);
+  if (c.fpu && c.fpu.length !== FPU_SIZE) throw new Error(`case ${i}: fxsave image of ${c.fpu.length} bytes`);
+}
+
+function caseSize(c: NativeCase): number {
+  return REQ_SIZE + (c.fpu ? FPU_SIZE : 0);
 }
 
 function encodeCase(c: NativeCase, b: Buffer, at: number): void {
   b.writeUInt32LE(MAGIC_CASE, at);
   b.writeUInt32LE(c.seed >>> 0, at + 4);
   b.writeUInt32LE(c.code.length, at + 8);
-  b.writeUInt32LE(0, at + 12);
+  b.writeUInt32LE(c.fpu ? FLAG_FPU : 0, at + 12);
   b.fill(0, at + 16, at + 48);
   b.set(c.code, at + 16);
   // The host is little-endian, like the protocol: the registers go over as they are in memory.
   b.set(new Uint8Array(c.regs.buffer, c.regs.byteOffset, 128), at + 48);
   b.writeBigUInt64LE(BigInt.asUintN(64, c.rflags), at + 176);
+  if (c.fpu) b.set(c.fpu, at + REQ_SIZE);
 }
 
 function* caseBatches(cases: NativeCase[]): Generator<Buffer> {
   for (let i = 0; i < cases.length; i += WRITE_BATCH) {
     const n = Math.min(WRITE_BATCH, cases.length - i);
-    const b = Buffer.allocUnsafe(n * REQ_SIZE);
-    for (let k = 0; k < n; k++) encodeCase(cases[i + k], b, k * REQ_SIZE);
+    let size = 0;
+    for (let k = 0; k < n; k++) size += caseSize(cases[i + k]);
+    const b = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (let k = 0; k < n; k++) {
+      encodeCase(cases[i + k], b, at);
+      at += caseSize(cases[i + k]);
+    }
     yield b;
   }
 }

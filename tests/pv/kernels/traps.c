@@ -3,12 +3,14 @@
  * `resume_at`, executes one instruction; the handler records vector and error code (-1: none)
  * and returns to resume_at through the iret hypercall (64-bit) or a native iret (32-bit, ring 1
  * to ring 1). #PF also reads CR2 (emulated mov from cr2). Then CPUID through the forced-
- * emulation prefix. With "crash" on the command line, a #UD with no trap table follows.
+ * emulation prefix. #NM: fpu_taskswitch(1) sets CR0.TS, then SSE, x87 and fwait trap (CR0.MP is
+ * set for PV guests); clts (emulated) and fpu_taskswitch(0) clear it again.
+ * With "crash" on the command line, a #UD with no trap table follows.
  */
 #include "pv.h"
 #include "trap.h"
 
-#define TRAPS(X) X(0, 0) X(1, 0) X(3, 0) X(4, 0) X(5, 0) X(6, 0) X(13, 1) X(14, 1) X(128, 0)
+#define TRAPS(X) X(0, 0) X(1, 0) X(3, 0) X(4, 0) X(5, 0) X(6, 0) X(7, 0) X(13, 1) X(14, 1) X(128, 0)
 
 TRAPS(TRAP_STUB)
 #define DECL(vec, err) extern char trap_##vec[];
@@ -39,6 +41,17 @@ void kmain(start_info_t *si) {
   TRY("bound", "mov $5, %%eax; bound %%eax, %0", "m"(bounds));
 #endif
   TRY("ud2", "ud2");
+  HYPERCALL3(__HYPERVISOR_fpu_taskswitch, 1, 0, 0);
+  TRY("fpu_taskswitch(1): pxor", "pxor %%xmm0, %%xmm0");
+  HYPERCALL3(__HYPERVISOR_fpu_taskswitch, 1, 0, 0);
+  TRY("fpu_taskswitch(1): fld1", "fld1");
+  HYPERCALL3(__HYPERVISOR_fpu_taskswitch, 1, 0, 0);
+  TRY("fpu_taskswitch(1): fwait", "fwait");
+  asm volatile("clts");
+  TRY("clts: pxor", "pxor %%xmm0, %%xmm0");
+  HYPERCALL3(__HYPERVISOR_fpu_taskswitch, 1, 0, 0);
+  HYPERCALL3(__HYPERVISOR_fpu_taskswitch, 0, 0, 0);
+  TRY("fpu_taskswitch(0): fninit", "fninit");
   TRY("int 0x40 (no entry)", "int $0x40");
   TRY("int 0x80", "int $0x80");
   TRY("read unmapped", "mov 0x10000000 + %c0, %%eax", "i"(VIRT_BASE));

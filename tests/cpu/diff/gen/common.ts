@@ -89,7 +89,15 @@ export interface Case {
   flags: number;
   /** Flags the comparison ignores for this case (undefined by the manual). */
   ignoreFlags: number;
+  /** The initial x87/SSE state (an fxsave image), when the case uses it. */
+  fpu?: Uint8Array;
+  /** Per byte of the final fxsave image at FX_ADDR (written by the case's last instruction): the bits compared. */
+  fxMask?: Uint8Array;
 }
+
+/** Where x87/SSE cases store their final state (fxsave, 16-byte aligned, inside DATA). */
+export const FX_OFF = 0xf000;
+export const FX_ADDR = DATA_BASE + FX_OFF;
 
 export interface Template {
   name: string;
@@ -120,6 +128,8 @@ export interface ModrmOpts {
   memSize?: number;
   /** Allow rsp as the register operand of a register form. */
   rspOperand?: boolean;
+  /** Memory operand aligned to memSize, 32/64-bit addressing only. */
+  aligned?: boolean;
 }
 
 /** Builds one Case. */
@@ -200,9 +210,10 @@ export class Builder {
     } else {
       const size = o.memSize ?? 8;
       addr = this.dataAddr(size);
+      if (o.aligned) addr -= addr % size;
       // 16-bit addressing (not with lock: qemu-i386, the 32-bit oracle on some hosts, hangs on a
       // locked access through a 16-bit address that faults).
-      const use16 = this.bits === 32 && !pre.includes(0xf0) && r.bool(0.1);
+      const use16 = this.bits === 32 && !pre.includes(0xf0) && !o.aligned && r.bool(0.1);
       if (use16) {
         pre.push(0x67);
         // [bx+si+disp16]: lands below 64 KiB, where nothing is mapped: a #PF with a checkable CR2.
@@ -235,7 +246,7 @@ export class Builder {
             this.setReg(base, addr - disp);
           } else {
             let index = this.pickPinnable(base);
-            if (index === 4) index = -1; // no index
+            if (index === 4 || (o.aligned && index === base)) index = -1; // no index
             const scale = r.int(4);
             if (index >= 8) rex |= 2;
             let iv = 0;
@@ -298,8 +309,46 @@ export class Builder {
     return le32(v).slice(0, n);
   }
 
+  /** The case's initial x87/SSE state (an fxsave image); set by the x87/SSE templates. */
+  fpu: Uint8Array | undefined = undefined;
+  fxMask: Uint8Array | undefined = undefined;
+
+  /**
+   * End the case with `fxsave [FX_ADDR]`, so that its final x87/SSE state is compared (through
+   * `fxMask`: by default every byte but the ones neither side models: FSW's exception, SF, ES, B
+   * and C1 bits, FOP/FIP/FDP and their selectors, MXCSR's exception flags and MXCSR_MASK).
+   * 32-bit cases may run under qemu-i386, whose fxsave leaves the 6 bytes after each ST(i) as
+   * they were (the CPU zeroes them) and stores FCW's reserved bits; with `mmx`, also its MMX
+   * writes leave the register's exponent as it was (the CPU sets it to all ones) and some of them
+   * change FCW's precision control: not compared. `cc: false`: C0, C2 and C3 are not compared
+   * either (undefined after the instruction).
+   */
+  fxsaveEnd(o: { keepC1?: boolean; mmx?: boolean; cc?: boolean } = {}): void {
+    // (qemu-i386 does not model C1 as the CPU does: compared in 64-bit cases only.)
+    const keepC1 = (o.keepC1 ?? false) && this.bits === 64;
+    if (this.bits === 64) this.emit(0x0f, 0xae, 0x04, 0x25, ...le32(FX_ADDR));
+    else this.emit(0x0f, 0xae, 0x05, ...le32(FX_ADDR));
+    const m = new Uint8Array(512).fill(0xff);
+    m[2] = 0;
+    m[3] = o.cc === false ? 0x38 : keepC1 ? 0x7f : 0x7d;
+    for (let i = 5; i < 24; i++) m[i] = 0;
+    m[24] = 0xc0;
+    for (let i = 28; i < 32; i++) m[i] = 0;
+    if (this.bits === 32) {
+      m[0] = 0x3f;
+      m[1] = o.mmx ? 0x1c : 0x1f;
+      for (let i = 0; i < 8; i++) {
+        for (let k = 42; k < 48; k++) m[16 * i + k] = 0;
+        if (o.mmx) m[16 * i + 40] = m[16 * i + 41] = 0;
+      }
+    }
+    this.fxMask = m;
+  }
+
   build(name: string): Case {
     return {
+      fpu: this.fpu,
+      fxMask: this.fxMask,
       name,
       bits: this.bits,
       seed: this.seed,

@@ -10,6 +10,8 @@ import { templates as bit } from './bit.js';
 import { templates as string } from './string.js';
 import { templates as system } from './system.js';
 import { templates as segment } from './segment.js';
+import { templates as sse } from './sse.js';
+import { templates as x87 } from './x87.js';
 
 export const TEMPLATES: Template[] = [
   ...alu,
@@ -22,4 +24,6 @@ export const TEMPLATES: Template[] = [
   ...string,
   ...system,
   ...segment,
+  ...sse,
+  ...x87,
 ];
