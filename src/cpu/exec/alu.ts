@@ -184,6 +184,88 @@ function alu32rr(c: Cpu, op: number, rd: number, x: number): void {
   s[S.LF_AUX] = cin;
 }
 
+/**
+ * Fast path: a 64-bit ALU operation on register slots `rd`, `rd + 1` with a source value
+ * (x, xh); the same semantics as aluApply for sz = 8 with a register destination.
+ */
+function alu64rr(c: Cpu, op: number, rd: number, x: number, xh: number): void {
+  const s = c.s;
+  const d = s[rd];
+  const dh = s[rd + 1];
+  const cin = op === OP_ADC || op === OP_SBB ? getCF(s) : 0;
+  let r: number;
+  let rh: number;
+  switch (op) {
+    case OP_ADC:
+    case OP_ADD: {
+      const t = (d >>> 0) + (x >>> 0) + cin;
+      r = t | 0;
+      rh = (dh + xh + (t > 0xffffffff ? 1 : 0)) | 0;
+      break;
+    }
+    case OP_SBB:
+    case OP_SUB:
+    case OP_CMP: {
+      const t = (d >>> 0) - (x >>> 0) - cin;
+      r = t | 0;
+      rh = (dh - xh - (t < 0 ? 1 : 0)) | 0;
+      break;
+    }
+    case OP_OR:
+      r = d | x;
+      rh = dh | xh;
+      break;
+    case OP_AND:
+      r = d & x;
+      rh = dh & xh;
+      break;
+    default:
+      r = d ^ x;
+      rh = dh ^ xh;
+  }
+  if (op !== OP_CMP) {
+    s[rd] = r;
+    s[rd + 1] = rh;
+  }
+  s[S.LF_OP] = (KIND[op] << 2) | 3;
+  s[S.LF_DST] = d;
+  s[S.LF_DST_HI] = dh;
+  s[S.LF_SRC] = x;
+  s[S.LF_SRC_HI] = xh;
+  s[S.LF_RES] = r;
+  s[S.LF_RES_HI] = rh;
+  s[S.LF_AUX] = cin;
+}
+
+/** Fast path: inc/dec of a 32- or 64-bit register (slot rd); the same semantics as incdec. */
+function incdecReg(c: Cpu, sz: number, rd: number, dec: number): void {
+  const s = c.s;
+  const cf = getCF(s);
+  const d = s[rd];
+  const dh = sz === 8 ? s[rd + 1] : 0;
+  let r: number;
+  let rh = 0;
+  if (dec) {
+    r = (d - 1) | 0;
+    if (sz === 8) rh = d === 0 ? (dh - 1) | 0 : dh;
+  } else {
+    r = (d + 1) | 0;
+    if (sz === 8) rh = r === 0 ? (dh + 1) | 0 : dh;
+  }
+  s[rd] = r;
+  s[rd + 1] = rh;
+  s[S.LF_OP] = ((dec ? LF_DEC : LF_INC) << 2) | (sz === 8 ? 3 : 2);
+  s[S.LF_DST] = d;
+  s[S.LF_SRC] = 1;
+  s[S.LF_RES] = r;
+  s[S.LF_AUX] = cf;
+  if (sz === 8) {
+    s[S.LF_DST_HI] = dh;
+    s[S.LF_SRC_HI] = 0;
+    s[S.LF_RES_HI] = rh;
+  }
+}
+
 function immOf(c: Cpu, p: number, sz: number): number {
   const v = c.pool[p + D.IMM];
   c.vHi = c.pool[p + D.IMM_HI];
@@ -195,9 +277,16 @@ const family: Record<string, Handler> = {
     const d_ = c.pool;
     const sz = d_[p + D.OSZ];
     const op = d_[p + D.AUX];
-    if (sz === 4 && d_[p + D.MEM] === 0) {
-      alu32rr(c, op, d_[p + D.RM] << 1, c.s[d_[p + D.REG] << 1]);
-      return;
+    if (d_[p + D.MEM] === 0) {
+      if (sz === 4) {
+        alu32rr(c, op, d_[p + D.RM] << 1, c.s[d_[p + D.REG] << 1]);
+        return;
+      }
+      if (sz === 8) {
+        const src = d_[p + D.REG] << 1;
+        alu64rr(c, op, d_[p + D.RM] << 1, c.s[src], c.s[src + 1]);
+        return;
+      }
     }
     const x = c.readReg(d_[p + D.REG], sz);
     const xh = c.vHi;
@@ -230,9 +319,15 @@ const family: Record<string, Handler> = {
     const d_ = c.pool;
     const sz = d_[p + D.OSZ];
     const op = d_[p + D.AUX];
-    if (sz === 4 && d_[p + D.MEM] === 0) {
-      alu32rr(c, op, d_[p + D.RM] << 1, d_[p + D.IMM]);
-      return;
+    if (d_[p + D.MEM] === 0) {
+      if (sz === 4) {
+        alu32rr(c, op, d_[p + D.RM] << 1, d_[p + D.IMM]);
+        return;
+      }
+      if (sz === 8) {
+        alu64rr(c, op, d_[p + D.RM] << 1, d_[p + D.IMM], d_[p + D.IMM_HI]);
+        return;
+      }
     }
     const x = immOf(c, p, sz);
     const xh = c.vHi;
@@ -268,6 +363,10 @@ const family: Record<string, Handler> = {
   },
   incdec_E(c, p) {
     const sz = c.pool[p + D.OSZ];
+    if ((sz === 4 || sz === 8) && c.pool[p + D.MEM] === 0) {
+      incdecReg(c, sz, c.pool[p + D.RM] << 1, c.pool[p + D.AUX]);
+      return;
+    }
     const d = c.readEw(p, sz);
     incdec(c, p, sz, d, c.vHi, c.pool[p + D.AUX], true);
   },
