@@ -175,6 +175,31 @@ export function cond(s: Int32Array, cc: number): boolean {
       default:
         r = slowCond(s, cc >> 1);
     }
+  } else if (kind === LF_SUB) {
+    // Fast path for cmp/sub of 64 bits: compare the operands' halves.
+    const dh = s[S.LF_DST_HI];
+    const xh = s[S.LF_SRC_HI];
+    const dl = s[S.LF_DST] >>> 0;
+    const xl = s[S.LF_SRC] >>> 0;
+    switch (cc >> 1) {
+      case 1:
+        r = dh >>> 0 < xh >>> 0 || (dh === xh && dl < xl);
+        break;
+      case 2:
+        r = dl === xl && dh === xh;
+        break;
+      case 3:
+        r = dh >>> 0 < xh >>> 0 || (dh === xh && dl <= xl);
+        break;
+      case 6:
+        r = dh < xh || (dh === xh && dl < xl);
+        break;
+      case 7:
+        r = dh < xh || (dh === xh && dl <= xl);
+        break;
+      default:
+        r = slowCond(s, cc >> 1);
+    }
   } else if (kind === LF_LOGIC && (op & 3) !== 3) {
     // Fast path after test/and/or/xor of 8..32 bits: CF = OF = 0.
     const res = s[S.LF_RES];
