@@ -92,6 +92,18 @@ test('run: stdin reaches the guest console; a guest waiting for input after stdi
   assert.match(w.stderr, /waits for console input and stdin has ended/);
 });
 
+test('run: Ctrl-] leaves the console and ends the domain, as xl console; nothing after it reaches the guest', () => {
+  const k = buildPv('echo', 64);
+  const r = spawnSync('node', [main, 'run', '--kernel', k, '--memory', '32'], {
+    encoding: 'utf8',
+    input: 'one\n\x1dquit\n',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /echo: quit/); // the guest never saw "quit": it was after Ctrl-]
+  assert.match(r.stderr, /left the console; domain destroyed/);
+});
+
 test('run: a guest that sleeps until a timer (set_timer_op, singleshot, periodic, poll timeouts) is woken by it', () => {
   // The `events` kernel blocks and polls on timers many times on the host clock; run must sleep
   // until each deadline and then let the timer fire, whether or not console input can still come.
