@@ -545,18 +545,29 @@ export class Cpu {
       for (let k = 0; k < n; k++) dst[off + k] = u8[a + k];
       return;
     }
-    if (n > 1) this.checkAlign(lo, n >= 8 ? 8 : n);
-    const a0 = this.translate(lo, hi, ACC_READ, this.user);
+    const a0 = this.blockPages(lo, hi, n, ACC_READ);
     const n0 = Math.min(n, 0x1000 - po);
-    let a1 = 0;
-    if (n0 < n)
-      a1 = this.translate(
-        (lo + n0) | 0,
-        (lo >>> 0) + n0 > 0xffffffff ? (hi + 1) | 0 : hi,
-        ACC_READ,
-        this.user,
-      );
+    const a1 = this.blockA1;
     for (let k = 0; k < n; k++) dst[off + k] = u8[k < n0 ? a0 + k : a1 + k - n0];
+  }
+
+  /** Second page's physical address from the last blockPages (0 when the block fits in one page). */
+  private blockA1 = 0;
+
+  /**
+   * The slow path of readBlock/writeBlock: alignment check, then both pages translated (faulting
+   * as the access would) before any byte moves. Returns the first page's address; the second's
+   * is left in blockA1.
+   */
+  private blockPages(lo: number, hi: number, n: number, acc: number): number {
+    if (n > 1) this.checkAlign(lo, n >= 8 ? 8 : n);
+    const a0 = this.translate(lo, hi, acc, this.user);
+    const n0 = Math.min(n, 0x1000 - (lo & 0xfff));
+    this.blockA1 =
+      n0 < n
+        ? this.translate((lo + n0) | 0, (lo >>> 0) + n0 > 0xffffffff ? (hi + 1) | 0 : hi, acc, this.user)
+        : 0;
+    return a0;
   }
 
   /** Check that n bytes (1..4096) at linear (lo, hi) can be written (faulting as the write would), writing nothing. */
@@ -577,17 +588,9 @@ export class Cpu {
       for (let k = 0; k < n; k++) u8[a + k] = src[off + k];
       return;
     }
-    if (n > 1) this.checkAlign(lo, n >= 8 ? 8 : n);
-    const a0 = this.translate(lo, hi, ACC_WRITE, this.user);
+    const a0 = this.blockPages(lo, hi, n, ACC_WRITE);
     const n0 = Math.min(n, 0x1000 - po);
-    let a1 = 0;
-    if (n0 < n)
-      a1 = this.translate(
-        (lo + n0) | 0,
-        (lo >>> 0) + n0 > 0xffffffff ? (hi + 1) | 0 : hi,
-        ACC_WRITE,
-        this.user,
-      );
+    const a1 = this.blockA1;
     for (let k = 0; k < n; k++) u8[k < n0 ? a0 + k : a1 + k - n0] = src[off + k];
   }
 

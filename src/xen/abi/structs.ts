@@ -110,6 +110,14 @@ export interface AbiStruct {
   only?: Width;
 }
 
+/** struct xen_memory_reservation, also the two halves of struct xen_memory_exchange. */
+const RESERVATION = struct(
+  f('extent_start', 'handle'),
+  f('nr_extents', 'ulong'),
+  f('extent_order', 'u32'),
+  f('mem_flags', 'u32'),
+  f('domid', 'u16'),
+);
 export const STRUCTS = {
   start_info: { c: 'struct start_info', type: startInfo },
   shared_info: { c: 'struct shared_info', type: perWidth(sharedInfo32, sharedInfo64) },
@@ -166,39 +174,11 @@ export const STRUCTS = {
   },
   xen_memory_reservation: {
     c: 'struct xen_memory_reservation',
-    type: struct(
-      f('extent_start', 'handle'),
-      f('nr_extents', 'ulong'),
-      f('extent_order', 'u32'),
-      f('mem_flags', 'u32'),
-      f('domid', 'u16'),
-    ),
+    type: RESERVATION,
   },
   xen_memory_exchange: {
     c: 'struct xen_memory_exchange',
-    type: struct(
-      f(
-        'in',
-        struct(
-          f('extent_start', 'handle'),
-          f('nr_extents', 'ulong'),
-          f('extent_order', 'u32'),
-          f('mem_flags', 'u32'),
-          f('domid', 'u16'),
-        ),
-      ),
-      f(
-        'out',
-        struct(
-          f('extent_start', 'handle'),
-          f('nr_extents', 'ulong'),
-          f('extent_order', 'u32'),
-          f('mem_flags', 'u32'),
-          f('domid', 'u16'),
-        ),
-      ),
-      f('nr_exchanged', 'ulong'),
-    ),
+    type: struct(f('in', RESERVATION), f('out', RESERVATION), f('nr_exchanged', 'ulong')),
   },
   xen_add_to_physmap: {
     c: 'struct xen_add_to_physmap',
